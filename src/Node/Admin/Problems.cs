@@ -1,0 +1,18 @@
+using Microsoft.AspNetCore.Http;
+
+namespace Nanobox.Node.Admin;
+
+/// <summary>Builds the admin API's error responses; every one says what to do about it.</summary>
+public static class Problems
+{
+    public const string ContentType = "application/problem+json";
+
+    public static IResult Result(int status, string title, string detail) => Results.Json(
+        new ProblemResponse($"https://nanobox.dev/problems/{status}", title, status, detail),
+        AdminJsonContext.Default.ProblemResponse,
+        ContentType,
+        status);
+
+    public static Task WriteAsync(HttpContext context, int status, string title, string detail) =>
+        Result(status, title, detail).ExecuteAsync(context);
+}

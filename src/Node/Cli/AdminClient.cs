@@ -1,0 +1,137 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Nanobox.Node.Admin;
+
+namespace Nanobox.Node.Cli;
+
+/// <summary>The CLI's side of the admin endpoint: HTTP over the agent's Unix socket.</summary>
+public sealed class AdminClient : IDisposable
+{
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly HttpClient _http;
+
+    public AdminClient(string socketPath)
+    {
+        SocketPath = socketPath;
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, cancellationToken) =>
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        _http = new HttpClient(handler) { BaseAddress = new Uri("http://nanobox"), Timeout = RequestTimeout };
+    }
+
+    public string SocketPath { get; }
+
+    /// <summary>GETs a resource; returns it and the raw JSON the agent sent (for --json).</summary>
+    /// <exception cref="AgentUnreachableException">Nothing answers on the socket.</exception>
+    /// <exception cref="AdminRequestException">The agent answered with an error.</exception>
+    public async Task<(T Value, string Json)> GetAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Get, path), cancellationToken);
+        var json = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw ToException(response.StatusCode, json);
+        }
+
+        try
+        {
+            return (JsonSerializer.Deserialize(json, type) ?? throw new JsonException("empty body"), json);
+        }
+        catch (JsonException ex)
+        {
+            throw new AdminRequestException($"The agent on {SocketPath} sent a response this CLI cannot read ({ex.Message}). Use a CLI of the agent's version.", null);
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _http.SendAsync(request, cancellationToken);
+        }
+        catch (HttpRequestException ex) when (FindSocketError(ex) is { } error)
+        {
+            throw new AgentUnreachableException(SocketPath, error);
+        }
+        catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new AdminRequestException($"The agent on {SocketPath} did not answer within {RequestTimeout.TotalSeconds:0} s. Check its log (journalctl -u nanobox).", null, ex);
+        }
+    }
+
+    private static SocketError? FindSocketError(Exception? ex)
+    {
+        for (; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is SocketException socketException)
+            {
+                return socketException.SocketErrorCode;
+            }
+        }
+
+        return null;
+    }
+
+    private AdminRequestException ToException(HttpStatusCode status, string body)
+    {
+        ProblemResponse? problem = null;
+        try
+        {
+            problem = JsonSerializer.Deserialize(body, AdminJsonContext.Default.ProblemResponse);
+        }
+        catch (JsonException)
+        {
+            // Not a problem document: report the status alone.
+        }
+
+        return new AdminRequestException(
+            problem?.Detail ?? $"The agent on {SocketPath} answered {(int)status} {status}.",
+            problem);
+    }
+
+    public void Dispose() => _http.Dispose();
+}
+
+/// <summary>No agent answers on the admin socket.</summary>
+public sealed class AgentUnreachableException(string socketPath, SocketError error) : Exception(Describe(socketPath, error))
+{
+    private static string Describe(string socketPath, SocketError error) => error switch
+    {
+        SocketError.AccessDenied =>
+            $"permission denied on the agent's socket {socketPath}: run as root or add your user to the 'nanobox' group.",
+        _ =>
+            $"no nanobox agent is running on {socketPath} ({Reason(error)}): start it with 'systemctl start nanobox' (or 'nanobox agent'), " +
+            "or point --socket / NANOBOX_SOCKET at the agent's socket.",
+    };
+
+    private static string Reason(SocketError error) => error switch
+    {
+        SocketError.AddressNotAvailable or SocketError.AddressFamilyNotSupported => "no such socket",
+        SocketError.ConnectionRefused => "connection refused",
+        _ => error.ToString(),
+    };
+}
+
+/// <summary>The agent answered, with an error.</summary>
+public sealed class AdminRequestException(string message, ProblemResponse? problem, Exception? inner = null) : Exception(message, inner)
+{
+    public ProblemResponse? Problem { get; } = problem;
+}

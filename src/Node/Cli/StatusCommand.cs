@@ -1,0 +1,37 @@
+using System.CommandLine;
+using Nanobox.Node.Admin;
+
+namespace Nanobox.Node.Cli;
+
+/// <summary>`nanobox status`: what the local node is and how it is doing.</summary>
+public static class StatusCommand
+{
+    public static Command Build()
+    {
+        var socket = ClientOptions.Socket();
+        var json = ClientOptions.Json();
+        var command = new Command("status", "Show this node: id, name, version, uptime, data dir and advertise address.") { socket, json };
+        command.SetAction((parse, cancellationToken) => ClientOptions.RunAsync(parse, socket, async client =>
+        {
+            var (status, raw) = await client.GetAsync("/v1/status", AdminJsonContext.Default.StatusResponse, cancellationToken);
+            var output = parse.InvocationConfiguration.Output;
+            if (parse.GetValue(json))
+            {
+                await output.WriteLineAsync(raw);
+                return 0;
+            }
+
+            await output.WriteLineAsync(TextTable.Render(
+            [
+                ("node", $"{status.Name} ({status.NodeId})"),
+                ("version", status.Version),
+                ("uptime", TextTable.Duration(TimeSpan.FromSeconds(status.UptimeSeconds))),
+                ("advertise", status.Advertise),
+                ("data dir", status.DataDir),
+                ("socket", client.SocketPath),
+            ]));
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,24 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace Nanobox.Node.Host;
+
+/// <summary>The agent's settings after command line, environment and config file are merged (in that order of precedence).</summary>
+public sealed record AgentOptions
+{
+    public const string DefaultConfigPath = "/etc/nanobox/nanobox.toml";
+    public const string DefaultDataDir = "/var/lib/nanobox";
+    public const string DefaultSocketPath = "/run/nanobox/admin.sock";
+
+    public required string ConfigPath { get; init; }
+    public required string DataDir { get; init; }
+    public required string SocketPath { get; init; }
+
+    /// <summary>The address peers use; null means "the address of the default route's interface", found at start.</summary>
+    public IPAddress? Advertise { get; init; }
+
+    /// <summary>The node's human name; defaults to the host name.</summary>
+    public required string Name { get; init; }
+
+    public LogLevel LogLevel { get; init; } = LogLevel.Information;
+}

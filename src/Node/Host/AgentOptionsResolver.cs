@@ -1,0 +1,144 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.Extensions.Logging;
+
+namespace Nanobox.Node.Host;
+
+/// <summary>Settings as given on the command line; null where the flag was not given.</summary>
+public sealed record AgentArguments(
+    string? Config = null,
+    string? DataDir = null,
+    string? Socket = null,
+    string? Advertise = null,
+    string? Name = null,
+    string? LogLevel = null);
+
+/// <summary>
+/// Merges command line, environment and config file into validated <see cref="AgentOptions"/>.
+/// Pure: the environment and the file system come in as delegates so every rule is unit-tested.
+/// </summary>
+public static class AgentOptionsResolver
+{
+    public const string ConfigVariable = "NANOBOX_CONFIG";
+    public const string DataDirVariable = "NANOBOX_DATA_DIR";
+    public const string SocketVariable = "NANOBOX_SOCKET";
+    public const string AdvertiseVariable = "NANOBOX_ADVERTISE";
+    public const string NameVariable = "NANOBOX_NAME";
+    public const string LogLevelVariable = "NANOBOX_LOG_LEVEL";
+
+    /// <summary>sun_path is 108 bytes including the terminating NUL.</summary>
+    private const int MaxSocketPathBytes = 107;
+
+    /// <param name="readFile">Returns the file's text, or null when it does not exist.</param>
+    /// <exception cref="ConfigException">A setting is missing its file, malformed or out of range.</exception>
+    public static AgentOptions Resolve(AgentArguments args, Func<string, string?> environment, Func<string, string?> readFile, string hostName)
+    {
+        var config = LoadConfigFile(args.Config, environment, readFile, out var configPath);
+
+        var dataDir = Pick(args.DataDir, environment(DataDirVariable), config.Node?.DataDir) ?? AgentOptions.DefaultDataDir;
+        var socket = Pick(args.Socket, environment(SocketVariable), config.Admin?.Socket) ?? AgentOptions.DefaultSocketPath;
+        var advertise = Pick(args.Advertise, environment(AdvertiseVariable), config.Node?.Advertise);
+        var name = Pick(args.Name, environment(NameVariable), config.Node?.Name) ?? hostName;
+        var logLevel = Pick(args.LogLevel, environment(LogLevelVariable), config.Log?.Level);
+
+        return new AgentOptions
+        {
+            ConfigPath = configPath,
+            DataDir = ValidateAbsolutePath(dataDir, "data dir", "--data-dir", DataDirVariable, "node.data_dir"),
+            SocketPath = ValidateSocketPath(socket),
+            Advertise = advertise is null ? null : ParseAdvertise(advertise),
+            Name = ValidateName(name),
+            LogLevel = logLevel is null ? LogLevel.Information : ParseLogLevel(logLevel),
+        };
+    }
+
+    /// <summary>The admin socket a CLI command talks to: --socket, NANOBOX_SOCKET, the config file's admin.socket, the default.</summary>
+    public static string ResolveSocket(string? socketArgument, Func<string, string?> environment, Func<string, string?> readFile)
+    {
+        var fromArgs = Pick(socketArgument, environment(SocketVariable));
+        if (fromArgs is not null)
+        {
+            return fromArgs;
+        }
+
+        try
+        {
+            return LoadConfigFile(null, environment, readFile, out _).Admin?.Socket ?? AgentOptions.DefaultSocketPath;
+        }
+        catch (Exception ex) when (ex is ConfigException or UnauthorizedAccessException)
+        {
+            // An operator without read access to the agent's config still reaches the default socket.
+            return AgentOptions.DefaultSocketPath;
+        }
+    }
+
+    private static AgentConfigFile LoadConfigFile(string? argument, Func<string, string?> environment, Func<string, string?> readFile, out string path)
+    {
+        var explicitPath = Pick(argument, environment(ConfigVariable));
+        path = explicitPath ?? AgentOptions.DefaultConfigPath;
+        var text = readFile(path);
+        if (text is null)
+        {
+            if (explicitPath is not null)
+            {
+                throw new ConfigException($"The config file {path} does not exist. Create it (see docs/CONFIG.md) or drop --config / {ConfigVariable} to use {AgentOptions.DefaultConfigPath}.");
+            }
+
+            return new AgentConfigFile();
+        }
+
+        return AgentConfigFile.Parse(text, path);
+    }
+
+    private static string? Pick(params string?[] candidates) => candidates.FirstOrDefault(value => !string.IsNullOrWhiteSpace(value))?.Trim();
+
+    private static string ValidateAbsolutePath(string path, string what, string flag, string variable, string key) =>
+        Path.IsPathRooted(path)
+            ? Path.GetFullPath(path)
+            : throw new ConfigException($"The {what} '{path}' is not an absolute path. Give one with {flag}, {variable} or {key} in the config file.");
+
+    private static string ValidateSocketPath(string path)
+    {
+        var full = ValidateAbsolutePath(path, "admin socket", "--socket", SocketVariable, "admin.socket");
+        return Encoding.UTF8.GetByteCount(full) <= MaxSocketPathBytes
+            ? full
+            : throw new ConfigException($"The admin socket path '{full}' is longer than the {MaxSocketPathBytes} bytes a Unix socket allows. Choose a shorter --socket.");
+    }
+
+    private static IPAddress ParseAdvertise(string value)
+    {
+        if (!IPAddress.TryParse(value, out var address) || address.AddressFamily is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6))
+        {
+            throw new ConfigException($"The advertise address '{value}' is not an IP address. Give the address peers reach this node on, e.g. --advertise 192.0.2.10.");
+        }
+
+        if (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) || address.IsIPv6Multicast || IsIPv4Multicast(address))
+        {
+            throw new ConfigException($"The advertise address '{value}' cannot be reached as a unicast address. Give this host's own address.");
+        }
+
+        return address;
+    }
+
+    private static bool IsIPv4Multicast(IPAddress address) =>
+        address.AddressFamily == AddressFamily.InterNetwork && (address.GetAddressBytes()[0] & 0xF0) == 0xE0;
+
+    private static string ValidateName(string name)
+    {
+        var valid = name.Length is > 0 and <= 63 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+        return valid
+            ? name
+            : throw new ConfigException($"The node name '{name}' is not valid: use 1-63 letters, digits, '-', '_' or '.' (set it with --name, {NameVariable} or node.name).");
+    }
+
+    private static LogLevel ParseLogLevel(string value) => value.ToLowerInvariant() switch
+    {
+        "trace" => LogLevel.Trace,
+        "debug" => LogLevel.Debug,
+        "info" or "information" => LogLevel.Information,
+        "warn" or "warning" => LogLevel.Warning,
+        "error" => LogLevel.Error,
+        _ => throw new ConfigException($"The log level '{value}' is not one of trace, debug, info, warning, error."),
+    };
+}

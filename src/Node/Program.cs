@@ -1,0 +1,3 @@
+using Nanobox.Node.Cli;
+
+return await NanoboxCli.RunAsync(args);
