@@ -1,6 +1,8 @@
 using System.Text.Json.Serialization;
 using Tomlyn;
+using Tomlyn.Parsing;
 using Tomlyn.Serialization;
+using Tomlyn.Syntax;
 
 namespace Nanobox.Node.Host;
 
@@ -8,9 +10,16 @@ namespace Nanobox.Node.Host;
 /// The shape of /etc/nanobox/nanobox.toml (documented key by key in packaging/deb/nanobox.toml and
 /// docs/CONFIG.md). Unknown keys are refused so that a typo never silently falls back to a default.
 /// </summary>
-[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed class AgentConfigFile
 {
+    /// <summary>Every section and key the file may hold; kept equal to the classes below by a unit test.</summary>
+    public static readonly IReadOnlyDictionary<string, string[]> KnownKeys = new Dictionary<string, string[]>
+    {
+        ["node"] = ["name", "data_dir", "advertise"],
+        ["admin"] = ["socket"],
+        ["log"] = ["level"],
+    };
+
     [JsonPropertyName("node")]
     public NodeSection? Node { get; set; }
 
@@ -20,7 +29,6 @@ public sealed class AgentConfigFile
     [JsonPropertyName("log")]
     public LogSection? Log { get; set; }
 
-    [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
     public sealed class NodeSection
     {
         [JsonPropertyName("name")]
@@ -33,14 +41,12 @@ public sealed class AgentConfigFile
         public string? Advertise { get; set; }
     }
 
-    [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
     public sealed class AdminSection
     {
         [JsonPropertyName("socket")]
         public string? Socket { get; set; }
     }
 
-    [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
     public sealed class LogSection
     {
         [JsonPropertyName("level")]
@@ -51,15 +57,51 @@ public sealed class AgentConfigFile
     /// <exception cref="ConfigException">The text is not valid TOML or has a key or value we do not accept.</exception>
     public static AgentConfigFile Parse(string text, string path)
     {
+        AgentConfigFile config;
         try
         {
-            return TomlSerializer.Deserialize(text, AgentConfigTomlContext.Default.AgentConfigFile) ?? new AgentConfigFile();
+            config = TomlSerializer.Deserialize(text, AgentConfigTomlContext.Default.AgentConfigFile) ?? new AgentConfigFile();
         }
         catch (TomlException ex)
         {
-            throw new ConfigException($"{path}: {ex.Message.Trim()}. Fix the file (every key is documented in /etc/nanobox/nanobox.toml).", ex);
+            throw new ConfigException($"{path}: {ex.Message.Trim()}. {Fix}", ex);
+        }
+
+        RefuseUnknownKeys(SyntaxParser.Parse(text, path), path);
+        return config;
+    }
+
+    private const string Fix = "Fix the file (every key is documented in docs/CONFIG.md and the packaged /etc/nanobox/nanobox.toml).";
+
+    private static void RefuseUnknownKeys(DocumentSyntax document, string path)
+    {
+        foreach (var topLevel in document.KeyValues)
+        {
+            throw Unknown(path, topLevel, KeyText(topLevel.Key), "a key outside any [section]");
+        }
+
+        foreach (var table in document.Tables)
+        {
+            var section = KeyText(table.Name);
+            if (!KnownKeys.TryGetValue(section, out var keys))
+            {
+                throw Unknown(path, table, section, $"an unknown section [{section}] (known: {string.Join(", ", KnownKeys.Keys)})");
+            }
+
+            foreach (var item in table.Items)
+            {
+                if (item is KeyValueSyntax keyValue && !keys.Contains(KeyText(keyValue.Key)))
+                {
+                    throw Unknown(path, keyValue, $"{section}.{KeyText(keyValue.Key)}", $"an unknown key (known in [{section}]: {string.Join(", ", keys)})");
+                }
+            }
         }
     }
+
+    private static string KeyText(KeySyntax? key) => key?.ToString().Trim().Trim('"') ?? "";
+
+    private static ConfigException Unknown(string path, SyntaxNode node, string key, string what) =>
+        new($"{path}:{node.Span.Start.Line + 1}: '{key}' is {what}. {Fix}");
 }
 
 [TomlSerializable(typeof(AgentConfigFile))]

@@ -20,6 +20,8 @@ public sealed class LiteDbNodeStore : INodeStore
     private const string MetaCollection = "_meta";
     private const string SchemaKey = "schema";
     private const string JsonField = "json";
+    private const int PageSize = 8192;
+    private const int HeaderMarkerOffset = 32;
 
     private readonly LiteDatabase _db;
     private readonly Lock _writeLock = new();
@@ -38,9 +40,9 @@ public sealed class LiteDbNodeStore : INodeStore
     {
         var path = Path.Combine(dataDir, FileName);
         var existed = File.Exists(path);
-        if (existed && new FileInfo(path).Length == 0)
+        if (existed)
         {
-            throw Corrupt(path, "the file is empty");
+            CheckHeader(path);
         }
 
         LiteDatabase db;
@@ -71,6 +73,35 @@ public sealed class LiteDbNodeStore : INodeStore
         {
             db.Dispose();
             throw Corrupt(path, ex.Message, ex);
+        }
+    }
+
+    /// <summary>
+    /// LiteDB quietly re-initialises a file too short to hold its header page, so a truncated or foreign
+    /// file is recognised here, before LiteDB sees it: the first page carries a fixed marker at offset 32.
+    /// </summary>
+    private static void CheckHeader(string path)
+    {
+        var marker = "** This is a LiteDB file **"u8;
+        Span<byte> header = stackalloc byte[HeaderMarkerOffset + marker.Length];
+        try
+        {
+            using var file = File.OpenRead(path);
+            if (file.Length < PageSize)
+            {
+                throw Corrupt(path, file.Length == 0 ? "the file is empty" : $"the file is {file.Length} bytes, shorter than one {PageSize}-byte page");
+            }
+
+            file.ReadExactly(header);
+        }
+        catch (IOException ex)
+        {
+            throw Corrupt(path, ex.Message, ex);
+        }
+
+        if (!header[HeaderMarkerOffset..].SequenceEqual(marker))
+        {
+            throw Corrupt(path, "the file does not start with a LiteDB header");
         }
     }
 

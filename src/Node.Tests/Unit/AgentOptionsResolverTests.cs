@@ -1,0 +1,162 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Nanobox.Node.Host;
+
+namespace Nanobox.Node.Tests.Unit;
+
+public sealed class AgentOptionsResolverTests
+{
+    private static AgentOptions Resolve(AgentArguments args, Dictionary<string, string>? env = null, Dictionary<string, string>? files = null) =>
+        AgentOptionsResolver.Resolve(
+            args,
+            name => env is not null && env.TryGetValue(name, out var value) ? value : null,
+            path => files is not null && files.TryGetValue(path, out var text) ? text : null,
+            "host-a");
+
+    [Fact]
+    public void Defaults_apply_when_nothing_is_set()
+    {
+        var options = Resolve(new AgentArguments());
+
+        Assert.Equal(AgentOptions.DefaultConfigPath, options.ConfigPath);
+        Assert.Equal("/var/lib/nanobox", options.DataDir);
+        Assert.Equal("/run/nanobox/admin.sock", options.SocketPath);
+        Assert.Null(options.Advertise);
+        Assert.Equal("host-a", options.Name);
+        Assert.Equal(LogLevel.Information, options.LogLevel);
+    }
+
+    [Fact]
+    public void Command_line_beats_environment_which_beats_config_file()
+    {
+        var files = new Dictionary<string, string>
+        {
+            ["/etc/nanobox/nanobox.toml"] = "[node]\nname = \"from-file\"\ndata_dir = \"/file\"\nadvertise = \"192.0.2.3\"\n[admin]\nsocket = \"/file.sock\"\n[log]\nlevel = \"error\"\n",
+        };
+        var env = new Dictionary<string, string> { ["NANOBOX_DATA_DIR"] = "/env", ["NANOBOX_NAME"] = "from-env" };
+
+        var options = Resolve(new AgentArguments(Name: "from-cli"), env, files);
+
+        Assert.Equal("from-cli", options.Name);
+        Assert.Equal("/env", options.DataDir);
+        Assert.Equal("/file.sock", options.SocketPath);
+        Assert.Equal(IPAddress.Parse("192.0.2.3"), options.Advertise);
+        Assert.Equal(LogLevel.Error, options.LogLevel);
+    }
+
+    [Fact]
+    public void Config_path_can_come_from_the_environment()
+    {
+        var files = new Dictionary<string, string> { ["/custom.toml"] = "[node]\nname = \"custom\"\n" };
+        var env = new Dictionary<string, string> { ["NANOBOX_CONFIG"] = "/custom.toml" };
+
+        var options = Resolve(new AgentArguments(), env, files);
+
+        Assert.Equal("custom", options.Name);
+        Assert.Equal("/custom.toml", options.ConfigPath);
+    }
+
+    [Fact]
+    public void Missing_default_config_file_is_fine_but_a_missing_explicit_one_is_an_error()
+    {
+        Resolve(new AgentArguments());
+
+        var error = Assert.Throws<ConfigException>(() => Resolve(new AgentArguments(Config: "/nope.toml")));
+        Assert.Contains("/nope.toml does not exist", error.Message);
+    }
+
+    [Theory]
+    [InlineData("[node]\nnmae = \"x\"\n", "nmae")]
+    [InlineData("[nodes]\nname = \"x\"\n", "nodes")]
+    [InlineData("[node]\nname = 3\n", "(2,")]
+    [InlineData("[node\nname = \"x\"\n", "(1,")]
+    public void A_broken_config_file_is_refused_with_its_path_and_position(string text, string expected)
+    {
+        var files = new Dictionary<string, string> { ["/etc/nanobox/nanobox.toml"] = text };
+
+        var error = Assert.Throws<ConfigException>(() => Resolve(new AgentArguments(), files: files));
+
+        Assert.StartsWith("/etc/nanobox/nanobox.toml:", error.Message);
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Theory]
+    [InlineData("relative/dir", null, null, "not an absolute path")]
+    [InlineData(null, null, "0.0.0.0", "cannot be reached")]
+    [InlineData(null, null, "ff02::1", "cannot be reached")]
+    [InlineData(null, null, "224.0.0.1", "cannot be reached")]
+    [InlineData(null, null, "example.org", "not an IP address")]
+    [InlineData(null, "bad name!", null, "not valid")]
+    public void Bad_values_are_refused_with_the_fix(string? dataDir, string? name, string? advertise, string expected)
+    {
+        var error = Assert.Throws<ConfigException>(() => Resolve(new AgentArguments(DataDir: dataDir, Name: name, Advertise: advertise)));
+
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void A_socket_path_longer_than_sun_path_is_refused()
+    {
+        var error = Assert.Throws<ConfigException>(() => Resolve(new AgentArguments(Socket: "/" + new string('s', 120))));
+
+        Assert.Contains("longer than the 107 bytes", error.Message);
+    }
+
+    [Fact]
+    public void Unknown_log_level_is_refused()
+    {
+        Assert.Throws<ConfigException>(() => Resolve(new AgentArguments(LogLevel: "loud")));
+        Assert.Equal(LogLevel.Debug, Resolve(new AgentArguments(LogLevel: "DEBUG")).LogLevel);
+    }
+
+    [Fact]
+    public void The_cli_finds_the_socket_from_flag_environment_config_or_default()
+    {
+        string? NoEnv(string _) => null;
+        var files = new Dictionary<string, string> { ["/etc/nanobox/nanobox.toml"] = "[admin]\nsocket = \"/cfg.sock\"\n" };
+
+        Assert.Equal("/flag.sock", AgentOptionsResolver.ResolveSocket("/flag.sock", NoEnv, _ => null));
+        Assert.Equal("/env.sock", AgentOptionsResolver.ResolveSocket(null, n => n == "NANOBOX_SOCKET" ? "/env.sock" : null, _ => null));
+        Assert.Equal("/cfg.sock", AgentOptionsResolver.ResolveSocket(null, NoEnv, p => files.GetValueOrDefault(p)));
+        Assert.Equal("/run/nanobox/admin.sock", AgentOptionsResolver.ResolveSocket(null, NoEnv, _ => "not toml ["));
+    }
+}
+
+public sealed class AgentConfigFileTests
+{
+    [Fact]
+    public void Known_keys_match_the_config_classes()
+    {
+        static IEnumerable<string> Names(Type type) => type.GetProperties()
+            .Select(p => p.GetCustomAttributes(typeof(System.Text.Json.Serialization.JsonPropertyNameAttribute), false)
+                .Cast<System.Text.Json.Serialization.JsonPropertyNameAttribute>().Single().Name);
+
+        var sections = typeof(AgentConfigFile).GetProperties().ToDictionary(
+            p => Names(typeof(AgentConfigFile)).ElementAt(Array.IndexOf(typeof(AgentConfigFile).GetProperties(), p)),
+            p => Names(p.PropertyType).Order().ToArray());
+
+        Assert.Equal(sections.Keys.Order(), AgentConfigFile.KnownKeys.Keys.Order());
+        foreach (var (section, keys) in sections)
+        {
+            Assert.Equal(keys, AgentConfigFile.KnownKeys[section].Order());
+        }
+    }
+
+    [Fact]
+    public void The_packaged_example_config_parses()
+    {
+        var repo = new DirectoryInfo(AppContext.BaseDirectory);
+        while (repo is not null && !File.Exists(Path.Combine(repo.FullName, "Nanobox.sln")))
+        {
+            repo = repo.Parent;
+        }
+
+        var path = Path.Combine(repo!.FullName, "packaging", "deb", "nanobox.toml");
+        var uncommented = string.Join('\n', File.ReadAllLines(path).Select(l => l.StartsWith("# ") && l.Contains(" = ") ? l[2..] : l));
+
+        AgentConfigFile.Parse(File.ReadAllText(path), path);
+        var config = AgentConfigFile.Parse(uncommented, path);
+
+        Assert.NotNull(config.Node);
+    }
+}

@@ -1,2 +1,0 @@
-// The agent drives Linux kernel interfaces (netlink, nftables, Unix sockets); it runs nowhere else.
-[assembly: System.Runtime.Versioning.SupportedOSPlatform("linux")]
