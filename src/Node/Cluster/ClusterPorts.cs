@@ -1,0 +1,17 @@
+namespace Nanobox.Node.Cluster;
+
+/// <summary>
+/// The cluster's default ports. The firewall opens Gossip and Control to peers only, and Join to
+/// anyone (rate-limited), so keep them distinct.
+/// </summary>
+public static class ClusterPorts
+{
+    /// <summary>SWIM gossip, UDP datagrams and TCP push/pull (memberlist's default port).</summary>
+    public const int Gossip = 7946;
+
+    /// <summary>Mutual-TLS control connections: Raft and node-to-node requests.</summary>
+    public const int Control = 7947;
+
+    /// <summary>Admission of new nodes: TLS with the node certificate, the joiner pins the CA by the token's digest.</summary>
+    public const int Join = 7948;
+}
