@@ -6,7 +6,7 @@
 set -euo pipefail
 
 declare -A packages=(
-  [build]="clang zlib1g-dev dpkg-dev"
+  [build]="clang zlib1g-dev dpkg-dev shellcheck"
   [run]="nftables libnftables1 iproute2 docker.io ca-certificates libssl3"
   [test]="busybox-static iputils-ping procps psmisc util-linux systemd"
 )

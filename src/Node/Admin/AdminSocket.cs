@@ -8,9 +8,12 @@ public static class AdminSocket
 {
     public const UnixFileMode SocketMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite;
 
-    /// <summary>Creates the socket's directory and removes a stale socket file left by a dead agent.</summary>
+    /// <summary>
+    /// Creates the socket's directory if missing (0750, group 'nanobox' where it exists, like the unit's
+    /// RuntimeDirectory) and removes a stale socket file left by a dead agent.
+    /// </summary>
     /// <exception cref="ConfigException">A live agent already answers on the path, or the path cannot be used.</exception>
-    public static void PrepareForBind(string path)
+    public static void PrepareForBind(string path, uint? nanoboxGroupId)
     {
         var directory = Path.GetDirectoryName(path)!;
         try
@@ -18,7 +21,8 @@ public static class AdminSocket
             if (!Directory.Exists(directory))
             {
                 Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
-                    | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+                    | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+                GiveToGroup(directory, nanoboxGroupId);
             }
 
             if (!File.Exists(path))
@@ -43,6 +47,11 @@ public static class AdminSocket
     public static void LockDown(string path, uint? nanoboxGroupId)
     {
         File.SetUnixFileMode(path, SocketMode);
+        GiveToGroup(path, nanoboxGroupId);
+    }
+
+    private static void GiveToGroup(string path, uint? nanoboxGroupId)
+    {
         if (nanoboxGroupId is { } gid && Libc.chown(path, -1, (int)gid) != 0)
         {
             throw new IOException($"Cannot give {path} to the '{UnixGroups.NanoboxGroup}' group (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}).");

@@ -60,7 +60,7 @@ public static partial class Agent
             WebApplication app;
             try
             {
-                AdminSocket.PrepareForBind(options.SocketPath);
+                AdminSocket.PrepareForBind(options.SocketPath, groupId);
                 app = BuildApp(options, node, store, groupId, loggerFactory);
             }
             catch (ConfigException ex)
