@@ -55,6 +55,7 @@ internal sealed class Faults(IReadOnlyList<LabHost> hosts)
     private async Task ChangeAsync(IReadOnlyList<LabHost> affected, Action change, CancellationToken ct)
     {
         await _gate.WaitAsync(ct);
+        var (cuts, isolated, loss) = (_cuts.ToList(), _isolated.ToList(), _loss.ToList());
         try
         {
             change();
@@ -67,6 +68,18 @@ internal sealed class Faults(IReadOnlyList<LabHost> hosts)
                     throw new LabException($"nft in {host.Name} failed: {result.Stderr.Trim()}\nruleset:\n{Render(host)}");
                 }
             }
+        }
+        catch
+        {
+            // Keep the model equal to what the kernel has: a failed change is no change (hosts already
+            // re-rendered keep the new rules until the next change re-renders them).
+            _cuts.Clear();
+            _isolated.Clear();
+            _loss.Clear();
+            _cuts.UnionWith(cuts);
+            _isolated.UnionWith(isolated);
+            loss.ForEach(kv => _loss[kv.Key] = kv.Value);
+            throw;
         }
         finally
         {
@@ -93,7 +106,10 @@ internal sealed class Faults(IReadOnlyList<LabHost> hosts)
 
         if (_loss.TryGetValue(host.Name, out var percent))
         {
-            rules.Add($"iifname \"{LabNetwork.HostInterface}\" numgen random mod 100 < {percent} drop");
+            // numgen mod 100 yields 0..99, so "< 100" is out of nft's range: 100% is a plain drop.
+            rules.Add(percent == 100
+                ? $"iifname \"{LabNetwork.HostInterface}\" drop"
+                : $"iifname \"{LabNetwork.HostInterface}\" numgen random mod 100 < {percent} drop");
         }
 
         // Declaring the table first makes the delete succeed whether or not it existed.
