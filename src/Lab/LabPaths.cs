@@ -38,6 +38,12 @@ internal sealed class LabPaths(string id)
         return id is not null && IsId(id) ? id : null;
     }
 
+    /// <summary>Ids of the labs with a state dir under /run/nanobox-lab (what `ls` and `down --all` walk).</summary>
+    public static IReadOnlyList<string> ExistingIds(string root) =>
+        System.IO.Directory.Exists(root)
+            ? System.IO.Directory.GetDirectories(root).Select(Path.GetFileName).OfType<string>().Where(IsId).Order().ToList()
+            : [];
+
     public static string NewId() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4));
 
     /// <summary>Ids are 8 lowercase hex digits; anything else under our roots is not ours to touch.</summary>

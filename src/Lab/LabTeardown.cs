@@ -74,13 +74,8 @@ internal static class LabTeardown
     {
         var candidates = new HashSet<string>();
         candidates.UnionWith(Netns.List().Select(LabPaths.IdOfNamespace).OfType<string>());
-        foreach (var root in new[] { LabPaths.RunRoot, LabPaths.FilesRoot })
-        {
-            if (System.IO.Directory.Exists(root))
-            {
-                candidates.UnionWith(System.IO.Directory.GetDirectories(root).Select(Path.GetFileName).OfType<string>().Where(LabPaths.IsId));
-            }
-        }
+        candidates.UnionWith(LabPaths.ExistingIds(LabPaths.RunRoot));
+        candidates.UnionWith(LabPaths.ExistingIds(LabPaths.FilesRoot));
 
         var swept = 0;
         foreach (var id in candidates.Order())

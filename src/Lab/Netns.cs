@@ -39,13 +39,14 @@ internal static class Netns
     /// <summary>The argv prefix that runs a program inside <paramref name="ns"/>. nsenter setns()es and execs without forking.</summary>
     public static string[] EnterArgs(string ns) => [Tools.Nsenter, $"--net={PathOf(ns)}", "--"];
 
+    /// <summary>The arguments for <see cref="Tools.Nsenter"/> that run <paramref name="file"/> inside <paramref name="ns"/>.</summary>
+    public static IEnumerable<string> NsenterArgs(string ns, string file, IEnumerable<string> args) =>
+        EnterArgs(ns).Skip(1).Append(file).Concat(args);
+
     /// <summary>Runs a command inside the namespace (only its network namespace: the filesystem is the caller's).</summary>
     public static Task<CommandResult> RunAsync(string ns, string file, IEnumerable<string> args, TimeSpan? timeout, CancellationToken ct,
-        Func<Stream, CancellationToken, Task>? stdin = null)
-    {
-        var argv = EnterArgs(ns);
-        return ProcessRunner.RunAsync(argv[0], argv.Skip(1).Append(file).Concat(args), timeout, ct, stdin);
-    }
+        Func<Stream, CancellationToken, Task>? stdin = null) =>
+        ProcessRunner.RunAsync(Tools.Nsenter, NsenterArgs(ns, file, args), timeout, ct, stdin);
 
     /// <summary>Pids of the processes whose network namespace is <paramref name="ns"/>.</summary>
     public static async Task<IReadOnlyList<int>> PidsAsync(string ns, CancellationToken ct)

@@ -26,8 +26,8 @@ internal static class LabCli
             {
                 ["up", .. var rest] => await UpAsync(rest, ct),
                 ["ls"] => List(),
-                ["exec", var id, var host, "--", .. var command] when command.Length > 0 =>
-                    await ProcessRunner.RunInteractiveAsync(Tools.Nsenter, Netns.EnterArgs(Find(id, host).Namespace).Skip(1).Concat(command), ct),
+                ["exec", var id, var host, "--", var file, .. var rest] =>
+                    await ProcessRunner.RunInteractiveAsync(Tools.Nsenter, Netns.NsenterArgs(Find(id, host).Namespace, file, rest), ct),
                 ["nanobox", var id, var host, .. var rest] => await NanoboxAsync(id, host, rest, ct),
                 ["down", "--all"] => await DownAllAsync(ct),
                 ["down", var id] => await DownAsync(id, ct),
@@ -95,9 +95,7 @@ internal static class LabCli
 
     private static int List()
     {
-        var ids = Directory.Exists(LabPaths.RunRoot)
-            ? Directory.GetDirectories(LabPaths.RunRoot).Select(Path.GetFileName).OfType<string>().Where(LabPaths.IsId).Order().ToList()
-            : [];
+        var ids = LabPaths.ExistingIds(LabPaths.RunRoot);
         Console.WriteLine($"{"ID",-9} {"OWNER",-22} {"ALIVE",-5} {"CREATED",-20} HOSTS");
         foreach (var id in ids)
         {
@@ -121,8 +119,7 @@ internal static class LabCli
         var state = LabState.TryRead(new LabPaths(id)) ?? throw new LabException($"no lab {id} (see `nanobox-lab ls`)");
         var binary = state.NodeBinary ?? throw new LabException($"lab {id} has no nanobox binary recorded");
         var h = Find(id, host);
-        return await ProcessRunner.RunInteractiveAsync(Tools.Nsenter,
-            Netns.EnterArgs(h.Namespace).Skip(1).Append(binary).Concat(args).Concat(["--socket", h.SocketPath]), ct);
+        return await ProcessRunner.RunInteractiveAsync(Tools.Nsenter, Netns.NsenterArgs(h.Namespace, binary, [.. args, "--socket", h.SocketPath]), ct);
     }
 
     private static async Task<int> DownAsync(string id, CancellationToken ct)
@@ -134,10 +131,7 @@ internal static class LabCli
 
     private static async Task<int> DownAllAsync(CancellationToken ct)
     {
-        var ids = Directory.Exists(LabPaths.RunRoot)
-            ? Directory.GetDirectories(LabPaths.RunRoot).Select(Path.GetFileName).OfType<string>().Where(LabPaths.IsId).ToList()
-            : [];
-        foreach (var id in ids)
+        foreach (var id in LabPaths.ExistingIds(LabPaths.RunRoot))
         {
             var paths = new LabPaths(id);
             if (LabOwner.IsAlive(paths) && LabOwner.Describe(paths) != LabOwner.Manual)
