@@ -31,6 +31,9 @@ public sealed class Lab : IAsyncDisposable
     public string Id => _paths.Id;
     public IReadOnlyList<LabHost> Hosts { get; }
 
+    /// <summary>The published nanobox binary the hosts run (resolved on first use).</summary>
+    public string NodeBinary => _binary.Value;
+
     /// <summary>/run/nanobox-lab/&lt;id&gt;: lab.json and the owner file.</summary>
     public string RunDirectory => _paths.RunDir;
 

@@ -2,11 +2,13 @@ namespace Nanobox.Node.Host;
 
 /// <summary>
 /// The agent's data dir: created 0700 and held with an exclusive lock for the agent's life,
-/// so two agents can never share one store.
+/// so two agents can never share one store. The holder's pid is kept beside the lock (agent.pid) because
+/// .NET's own flock emulation keeps anyone else from opening the locked file, even to read it.
 /// </summary>
 public sealed class DataDirectory : IDisposable
 {
     public const string LockFileName = "agent.lock";
+    public const string PidFileName = "agent.pid";
 
     private readonly FileStream _lock;
 
@@ -15,6 +17,8 @@ public sealed class DataDirectory : IDisposable
         Path = path;
         _lock = lockFile;
     }
+
+    private string PidPath => System.IO.Path.Combine(Path, PidFileName);
 
     public string Path { get; }
 
@@ -35,14 +39,13 @@ public sealed class DataDirectory : IDisposable
         {
             // FileShare.None takes an exclusive advisory lock (flock) on Unix; it is released if the process dies.
             var stream = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            stream.SetLength(0);
-            stream.Write(System.Text.Encoding.ASCII.GetBytes($"{Environment.ProcessId}\n"));
-            stream.Flush();
-            return new DataDirectory(path, stream);
+            var directory = new DataDirectory(path, stream);
+            File.WriteAllText(directory.PidPath, $"{Environment.ProcessId}\n");
+            return directory;
         }
         catch (IOException ex)
         {
-            var holder = TryReadPid(lockPath);
+            var holder = TryReadPid(System.IO.Path.Combine(path, PidFileName));
             throw new ConfigException(
                 $"Another nanobox agent{(holder is null ? "" : $" (pid {holder})")} is using the data dir {path}. Stop it first, or give this agent its own --data-dir.",
                 ex);
@@ -53,12 +56,11 @@ public sealed class DataDirectory : IDisposable
         }
     }
 
-    private static string? TryReadPid(string lockPath)
+    private static string? TryReadPid(string pidPath)
     {
         try
         {
-            using var reader = new StreamReader(new FileStream(lockPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
-            return reader.ReadLine()?.Trim() is { Length: > 0 } pid ? pid : null;
+            return File.ReadAllText(pidPath).Trim() is { Length: > 0 } pid ? pid : null;
         }
         catch (IOException)
         {
@@ -66,5 +68,9 @@ public sealed class DataDirectory : IDisposable
         }
     }
 
-    public void Dispose() => _lock.Dispose();
+    public void Dispose()
+    {
+        File.Delete(PidPath);
+        _lock.Dispose();
+    }
 }
