@@ -4,7 +4,7 @@ using System.Text;
 namespace Nanobox.Lab;
 
 /// <summary>Runs short-lived commands to completion, capturing their output, bounded by a timeout and a token.</summary>
-internal static class ProcessRunner
+public static class ProcessRunner
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
 
@@ -19,7 +19,7 @@ internal static class ProcessRunner
         TimeSpan? timeout = null,
         CancellationToken ct = default,
         Func<Stream, CancellationToken, Task>? stdin = null,
-        IReadOnlyDictionary<string, string>? env = null)
+        IReadOnlyDictionary<string, string?>? env = null)
     {
         var psi = new ProcessStartInfo(file)
         {
@@ -33,9 +33,17 @@ internal static class ProcessRunner
             psi.ArgumentList.Add(arg);
         }
 
-        foreach (var (key, value) in env ?? new Dictionary<string, string>())
+        // A null value removes the variable, so a command can run without something this process has.
+        foreach (var (key, value) in env ?? new Dictionary<string, string?>())
         {
-            psi.Environment[key] = value;
+            if (value is null)
+            {
+                psi.Environment.Remove(key);
+            }
+            else
+            {
+                psi.Environment[key] = value;
+            }
         }
 
         var command = Describe(file, psi.ArgumentList);

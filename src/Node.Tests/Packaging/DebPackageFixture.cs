@@ -5,6 +5,8 @@ using System.Xml.Linq;
 
 namespace Nanobox.Node.Tests.Packaging;
 
+using Nanobox.Lab;
+
 /// <summary>
 /// The package tests share dpkg state (and the one /var/lib/nanobox), so they run one at a time, in
 /// this collection, never in parallel with each other or with any other collection.
@@ -103,61 +105,11 @@ public sealed class DebPackageFixture : IDisposable
     }
 }
 
-/// <summary>The result of a command: exit code and both streams.</summary>
-public sealed record CmdResult(string Command, int ExitCode, string Stdout, string Stderr)
-{
-    public override string ToString() => $"`{Command}` exited {ExitCode}\n--- stdout ---\n{Stdout}\n--- stderr ---\n{Stderr}";
-}
-
-/// <summary>Runs commands with a timeout and captured output.</summary>
+/// <summary>Runs commands to completion with captured output, through the lab's process runner.</summary>
 public static class Cmd
 {
-    public static CmdResult Run(string file, IEnumerable<string> args, TimeSpan? timeout = null, IDictionary<string, string?>? environment = null)
-    {
-        var startInfo = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in args)
-        {
-            startInfo.ArgumentList.Add(arg);
-        }
-
-        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
-        {
-            if (value is null)
-            {
-                startInfo.Environment.Remove(key);
-            }
-            else
-            {
-                startInfo.Environment[key] = value;
-            }
-        }
-
-        var command = string.Join(' ', new[] { file }.Concat(startInfo.ArgumentList));
-        using var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"cannot start {command}");
-        process.StandardInput.Close();
-        var stdout = new StringBuilder();
-        var stderr = new StringBuilder();
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (stdout) { stdout.AppendLine(e.Data); } } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (stderr) { stderr.AppendLine(e.Data); } } };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        var limit = timeout ?? TimeSpan.FromMinutes(3);
-        if (!process.WaitForExit(limit))
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-            Assert.Fail($"`{command}` did not finish within {limit.TotalSeconds} s\n--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}");
-        }
-
-        process.WaitForExit(); // flushes the asynchronous readers
-        return new CmdResult(command, process.ExitCode, stdout.ToString(), stderr.ToString());
-    }
+    public static CommandResult Run(string file, IEnumerable<string> args, TimeSpan? timeout = null, IReadOnlyDictionary<string, string?>? environment = null) =>
+        ProcessRunner.RunAsync(file, args, timeout ?? TimeSpan.FromMinutes(3), env: environment).GetAwaiter().GetResult();
 
     /// <summary>Polls <paramref name="condition"/> every 50 ms until it holds or <paramref name="timeout"/> passes.</summary>
     public static bool WaitUntil(Func<bool> condition, TimeSpan timeout)

@@ -7,6 +7,8 @@ using Xunit.Abstractions;
 
 namespace Nanobox.Node.Tests.Packaging;
 
+using Nanobox.Lab;
+
 /// <summary>
 /// Installs, runs, removes and purges the real package on this machine (root required). If nanobox
 /// is already installed, an operator put it there: it is reinstalled over, never removed.
@@ -217,7 +219,7 @@ public sealed class DebPackageLifecycleTests(DebPackageFixture package, ITestOut
         agent.BeginErrorReadLine();
         output.WriteLine($"started `{Binary} agent` by hand: pid {agent.Id}");
 
-        CmdResult? status = null;
+        CommandResult? status = null;
         var answered = Cmd.WaitUntil(
             () => agent.HasExited || (status = Run(Binary, "status", "--json")).ExitCode == 0,
             TimeSpan.FromSeconds(30));
@@ -330,7 +332,7 @@ public sealed class DebPackageLifecycleTests(DebPackageFixture package, ITestOut
         }
     }
 
-    private CmdResult Run(string file, params string[] args)
+    private CommandResult Run(string file, params string[] args)
     {
         var result = Cmd.Run(file, args, TimeSpan.FromMinutes(5), CleanEnvironment);
         if (file is "dpkg" or "apt-get")
