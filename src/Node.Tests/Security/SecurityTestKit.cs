@@ -33,3 +33,14 @@ internal static class TestPki
         }
     }
 }
+
+internal static class Tamper
+{
+    /// <summary>A copy of <paramref name="bytes"/> with one bit flipped.</summary>
+    public static byte[] Flip(byte[] bytes, int index = 0, int bit = 7)
+    {
+        var copy = (byte[])bytes.Clone();
+        copy[index] ^= (byte)(1 << bit);
+        return copy;
+    }
+}
