@@ -157,11 +157,11 @@ public sealed class GossipDatagramProtectorTests
         var plaintext = new byte[2048];
         for (var i = 0; i < 20_000; i++)
         {
-            var valid = Seal(sender, RandomBytes(random, random.Next(0, 300)));
+            var valid = Seal(sender, Tamper.RandomBytes(random, random.Next(0, 300)));
             var input = (i % 4) switch
             {
-                0 => RandomBytes(random, random.Next(0, 400)),
-                1 => [GossipDatagramProtector.FormatVersion, .. RandomBytes(random, random.Next(0, 400))],
+                0 => Tamper.RandomBytes(random, random.Next(0, 400)),
+                1 => [GossipDatagramProtector.FormatVersion, .. Tamper.RandomBytes(random, random.Next(0, 400))],
                 2 => FlipSome(random, valid),
                 _ => valid[..random.Next(valid.Length)],
             };
@@ -214,12 +214,5 @@ public sealed class GossipDatagramProtectorTests
 
         // Flips can cancel out; make sure at least one bit differs.
         return copy.AsSpan().SequenceEqual(valid) ? Tamper.Flip(copy, 1) : copy;
-    }
-
-    private static byte[] RandomBytes(Random random, int length)
-    {
-        var bytes = new byte[length];
-        random.NextBytes(bytes);
-        return bytes;
     }
 }

@@ -190,7 +190,7 @@ public sealed class JoinHandshakeTests : IDisposable
             {
                 0 => Tamper.Flip(valid, random.Next(valid.Length), random.Next(8)),
                 1 => valid[..random.Next(valid.Length)],
-                _ => RandomBytes(random, random.Next(200)),
+                _ => Tamper.RandomBytes(random, random.Next(200)),
             };
 
             JoinMessage message;
@@ -224,12 +224,12 @@ public sealed class JoinHandshakeTests : IDisposable
         var random = new Random(7);
         for (var i = 0; i < 500; i++)
         {
-            var junk = Encoding.UTF8.GetString(RandomBytes(random, random.Next(80)));
+            var junk = Encoding.UTF8.GetString(Tamper.RandomBytes(random, random.Next(80)));
             // Name and addresses are not in the proof (TLS protects them in transit), so junk there may pass as data.
             Admit(valid with { Name = junk });
             Admit(valid with { Addresses = [junk, junk] });
             Assert.NotNull(Admit(valid with { NodeId = junk }).Error);
-            Assert.NotNull(Admit(valid with { CertificateRequest = RandomBytes(random, random.Next(300)) }).Error);
+            Assert.NotNull(Admit(valid with { CertificateRequest = Tamper.RandomBytes(random, random.Next(300)) }).Error);
         }
     }
 
@@ -239,11 +239,4 @@ public sealed class JoinHandshakeTests : IDisposable
         _admission.Admit(request, _server.Certificate.RawData, _serverNonce, RevocationList.Empty);
 
     private static T RoundTrip<T>(T message) where T : JoinMessage => Assert.IsType<T>(JoinWire.Decode(JoinWire.Encode(message)));
-
-    private static byte[] RandomBytes(Random random, int length)
-    {
-        var bytes = new byte[length];
-        random.NextBytes(bytes);
-        return bytes;
-    }
 }

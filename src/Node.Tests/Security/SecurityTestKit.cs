@@ -43,4 +43,11 @@ internal static class Tamper
         copy[index] ^= (byte)(1 << bit);
         return copy;
     }
+
+    public static byte[] RandomBytes(Random random, int length)
+    {
+        var bytes = new byte[length];
+        random.NextBytes(bytes);
+        return bytes;
+    }
 }

@@ -15,7 +15,8 @@ public sealed class PeerRefusedException(string message, PeerRefusal? refusal = 
 /// <summary>
 /// Node-to-node control streams over TLS 1.3 with certificates from the cluster CA on both sides.
 /// The revocation list is read at every handshake, so a node removed from the cluster is refused by
-/// the next connection it attempts.
+/// the next connection it attempts. That list is the only revocation there is: the options keep
+/// their default of no CRL or OCSP lookups, which a cluster CA does not publish.
 /// </summary>
 public sealed partial class MutualTls : IStreamSecurity
 {
@@ -73,8 +74,6 @@ public sealed partial class MutualTls : IStreamSecurity
                     ServerCertificateContext = _certificateContext,
                     ClientCertificateRequired = true,
                     EnabledSslProtocols = SslProtocols.Tls13,
-                    CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-                    AllowRenegotiation = false,
                     RemoteCertificateValidationCallback = Check,
                 }, timeout.Token);
                 await ssl.WriteAsync(new[] { Admitted }, timeout.Token);
@@ -88,8 +87,6 @@ public sealed partial class MutualTls : IStreamSecurity
                     TargetHost = expectedNodeId ?? "nanobox",
                     ClientCertificateContext = _certificateContext,
                     EnabledSslProtocols = SslProtocols.Tls13,
-                    CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-                    AllowRenegotiation = false,
                     RemoteCertificateValidationCallback = Check,
                 }, timeout.Token);
                 var reply = new byte[1];
