@@ -53,11 +53,19 @@ public sealed class PeerCertificateValidatorTests : IDisposable
     public void A_self_signed_certificate_naming_a_node_is_refused()
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest(CertificateNames.ForNode("node1", "cluster-a"), key, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(CertificateNames.ServerAuthOid), new Oid(CertificateNames.ClientAuthOid)], false));
-        using var selfSigned = request.CreateSelfSigned(_time.Now.AddDays(-1), _time.Now.AddDays(1));
+        using var selfSigned = NodeShapedRequest(key, "node1").CreateSelfSigned(_time.Now.AddDays(-1), _time.Now.AddDays(1));
 
         Assert.Equal(PeerRefusal.UntrustedChain, _validator.Validate(selfSigned, RevocationList.Empty).Refusal);
+    }
+
+    [Fact]
+    public void A_certificate_signed_by_a_member_node_instead_of_the_CA_is_refused()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var memberKey = _node.Certificate.GetECDsaPrivateKey()!;
+        using var issuedByMember = NodeShapedRequest(key, "node9").Create(_node.Certificate.SubjectName, X509SignatureGenerator.CreateForECDsa(memberKey), _time.Now.AddDays(-1), _time.Now.AddDays(1), [1, 2, 3]);
+
+        Assert.Equal(PeerRefusal.UntrustedChain, _validator.Validate(issuedByMember, RevocationList.Empty).Refusal);
     }
 
     [Fact]
@@ -108,5 +116,13 @@ public sealed class PeerCertificateValidatorTests : IDisposable
         Assert.True(one.IsRevoked("b", "0a"));
         Assert.True(one.IsNodeRevoked("a"));
         Assert.False(one.IsNodeRevoked("A"));
+    }
+
+    /// <summary>Names and usages like a node certificate's, for certificates the cluster CA did not sign.</summary>
+    private static CertificateRequest NodeShapedRequest(ECDsa key, string nodeId)
+    {
+        var request = new CertificateRequest(CertificateNames.ForNode(nodeId, "cluster-a"), key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(CertificateNames.ServerAuthOid), new Oid(CertificateNames.ClientAuthOid)], false));
+        return request;
     }
 }

@@ -117,13 +117,11 @@ public sealed class PeerCertificateValidator
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         chain.ChainPolicy.DisableCertificateDownloads = true;
         chain.ChainPolicy.VerificationTime = now.UtcDateTime;
+        // The only trusted root is the pinned CA, and its pathlen 0 admits no intermediate, so a
+        // chain that builds is exactly this node certificate under this CA.
         var built = chain.Build(certificate);
-        var elements = chain.ChainElements;
-        // Exactly leaf then the pinned root: the CA's pathlen 0 allows no intermediates, and the root
-        // must be this CA byte for byte, not merely one with the same name.
-        var pinned = built && elements.Count == 2 && elements[1].Certificate.RawDataMemory.Span.SequenceEqual(_ca.RawDataMemory.Span);
-        problem = pinned ? "" : built ? "unexpected chain" : string.Join(", ", chain.ChainStatus.Select(s => s.Status));
-        return pinned;
+        problem = built ? "" : string.Join(", ", chain.ChainStatus.Select(s => s.Status));
+        return built;
     }
 
     private static bool IsNodeCertificate(X509Certificate2 certificate)
