@@ -1,0 +1,55 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Nanobox.Node.Security;
+
+/// <summary>
+/// The join handshake, after TLS: server <see cref="JoinHello"/>, joiner <see cref="JoinRequest"/>,
+/// server <see cref="JoinResponse"/> or <see cref="JoinError"/>. Byte arrays travel as base64.
+/// </summary>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
+[JsonDerivedType(typeof(JoinHello), "hello")]
+[JsonDerivedType(typeof(JoinRequest), "request")]
+[JsonDerivedType(typeof(JoinResponse), "response")]
+[JsonDerivedType(typeof(JoinError), "error")]
+public abstract record JoinMessage;
+
+/// <summary>The server's nonce and the CA the joiner compares with its token's digest before it sends anything.</summary>
+public sealed record JoinHello(byte[] ServerNonce, byte[] CaCertificate) : JoinMessage;
+
+/// <param name="CertificateRequest">PKCS#10, signed by the joiner's new key.</param>
+/// <param name="Proof">See <see cref="JoinProof"/>.</param>
+public sealed record JoinRequest(
+    byte[] ClientNonce,
+    string NodeId,
+    string Name,
+    IReadOnlyList<string> Addresses,
+    byte[] CertificateRequest,
+    byte[] Proof) : JoinMessage;
+
+/// <param name="GossipKeys">A serialized <see cref="GossipKeyRing"/>.</param>
+public sealed record JoinResponse(
+    byte[] NodeCertificate,
+    byte[] CaCertificate,
+    byte[] GossipKeys,
+    IReadOnlyList<JoinedMember> Members) : JoinMessage;
+
+public sealed record JoinedMember(string Id, string Name, string Address);
+
+/// <summary>A refusal: a stable code for programs, a message a person can act on.</summary>
+public sealed record JoinError(string Code, string Message) : JoinMessage
+{
+    public static JoinError BadProof() => new("bad-proof",
+        "The join token is wrong or has been rotated. Get the current one with `nanobox cluster token` on a member.");
+
+    public static JoinError Revoked(string nodeId) => new("revoked",
+        $"Node {nodeId} was removed from the cluster and cannot rejoin with that id. Delete this node's data directory so it starts as a new node, then join again.");
+
+    public static JoinError BadRequest(string detail) => new("bad-request",
+        $"The join request was refused: {detail}. Check that both nodes run the same nanobox version.");
+}
+
+// Strict: a missing or null field is a protocol error, not a null the handshake trips over later.
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, RespectNullableAnnotations = true, RespectRequiredConstructorParameters = true)]
+[JsonSerializable(typeof(JoinMessage))]
+internal sealed partial class JoinJsonContext : JsonSerializerContext;
