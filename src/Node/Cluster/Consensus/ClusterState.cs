@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Nanobox.Node.Cluster.Consensus;
 
@@ -40,8 +41,10 @@ public sealed record ClusterState
     /// </summary>
     public ImmutableSortedDictionary<string, ClusterSection> Sections { get; init; } = ImmutableSortedDictionary<string, ClusterSection>.Empty.WithComparers(StringComparer.Ordinal);
 
+    [JsonIgnore]
     public bool IsBootstrapped => ClusterId is not null;
 
+    [JsonIgnore]
     public IEnumerable<ClusterMember> Voters => Members.Values.Where(static m => m.Role == MemberRole.Voter);
 }
 
