@@ -1,4 +1,5 @@
 using System.Net;
+using DotNext.Net.Cluster;
 using DotNext.Net.Cluster.Consensus.Raft;
 using DotNext.Net.Cluster.Consensus.Raft.StateMachine;
 using Microsoft.Extensions.Logging;
@@ -173,7 +174,17 @@ public sealed class ConsensusNode : IControlRequestHandler, IAsyncDisposable
     {
         if (raft.Leader is not { IsRemote: true } leader)
             return null;
-        var metadata = await leader.GetMetadataAsync(false, cancellationToken).ConfigureAwait(false);
+        IReadOnlyDictionary<string, string> metadata;
+        try
+        {
+            // Cached after the first fetch; the leader's address book does not change while it leads.
+            metadata = leader.TryGetMetadata() ?? await leader.GetMetadataAsync(false, cancellationToken).ConfigureAwait(false);
+        }
+        catch (MemberUnavailableException e)
+        {
+            throw new LeaderUnavailableException($"the leader {leader.EndPoint} is unreachable", e);
+        }
+
         if (!metadata.TryGetValue(NodeIdKey, out var nodeId) || !metadata.TryGetValue(RequestsKey, out var requests) || !IPEndPoint.TryParse(requests, out var endPoint))
             throw new LeaderUnavailableException($"the leader {leader.EndPoint} advertises no control request endpoint");
         return new ControlPeer(nodeId, endPoint);
