@@ -155,4 +155,19 @@ public sealed class ConsensusClusterTests(ITestOutputHelper output)
         Assert.Single(leader.Node.Voters);
         Assert.Contains(cluster.LogLines, l => l.Contains("Refused the TLS certificate of a Raft", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task A_non_voter_reads_the_state_from_a_voter_over_the_control_channel()
+    {
+        await using var cluster = await TestCluster.FormAsync(1, output);
+        var voter = await cluster.WaitForLeaderAsync();
+        var state = await voter.Node.ReplicateAsync(AddMember("x1"), None);
+
+        var member = new TestTls(cluster.Pki.Ca, cluster.Pki.Issue("x1"));
+        var client = new ControlClient(member);
+        var peer = new ControlPeer(voter.NodeId, voter.Requests);
+        var fetched = await client.FetchStateAsync(peer, sinceVersion: 0, None);
+        Assert.Equal(Json(state), Json(fetched!));
+        Assert.Null(await client.FetchStateAsync(peer, sinceVersion: state.Version, None));
+    }
 }

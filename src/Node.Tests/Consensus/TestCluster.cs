@@ -29,7 +29,7 @@ internal sealed class TestNode(string nodeId, string dataDir, TestTls tls, ILogg
         SnapshotEvery = 4, // small, so tests cross snapshots and replay a WAL tail
     };
 
-    private IPEndPoint Requests { get; } = new(IPAddress.Loopback, FreePort());
+    public IPEndPoint Requests { get; } = new(IPAddress.Loopback, FreePort());
 
     public async Task StartAsync()
     {

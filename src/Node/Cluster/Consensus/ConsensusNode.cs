@@ -82,7 +82,7 @@ public sealed class ConsensusNode : IControlRequestHandler, IAsyncDisposable
             LowerElectionTimeout = (int)_options.LowerElectionTimeout.TotalMilliseconds,
             UpperElectionTimeout = (int)_options.UpperElectionTimeout.TotalMilliseconds,
             RequestTimeout = _options.RequestTimeout,
-            ConnectTimeout = _options.RequestTimeout,
+            ConnectTimeout = _options.ConnectTimeout,
             ColdStart = coldStart,
             ConfigurationStorage = _members = new RaftMembersFile(Path.Combine(raftDir.FullName, "members")),
             WarmupRounds = _options.WarmupRounds,

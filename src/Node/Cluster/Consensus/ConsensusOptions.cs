@@ -43,6 +43,13 @@ public sealed record ConsensusOptions
     /// </summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromMilliseconds(600);
 
+    /// <summary>
+    /// Longest wait for a TCP connection to a peer. A leader's replication round waits on every voter,
+    /// a dead one included, so this bounds how much a down voter delays the first commit after failover.
+    /// Plenty for a LAN round trip.
+    /// </summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromMilliseconds(150);
+
     /// <summary>How long a write may look for a leader with a quorum (failover included) before <see cref="NoQuorumException"/>: twice the failover budget.</summary>
     public TimeSpan WriteTimeout { get; init; } = TimeSpan.FromSeconds(3);
 
@@ -65,6 +72,7 @@ public sealed record ConsensusOptions
         Check(LowerElectionTimeout >= TimeSpan.FromMilliseconds(50), "LowerElectionTimeout must be at least 50 ms");
         Check(UpperElectionTimeout > LowerElectionTimeout, "UpperElectionTimeout must be above LowerElectionTimeout");
         Check(RequestTimeout >= LowerElectionTimeout, "RequestTimeout must be at least LowerElectionTimeout");
+        Check(ConnectTimeout > TimeSpan.Zero && ConnectTimeout <= RequestTimeout, "ConnectTimeout must be positive and at most RequestTimeout");
         Check(WriteTimeout > UpperElectionTimeout, "WriteTimeout must exceed UpperElectionTimeout, or no write survives a failover");
         Check(SnapshotEvery > 0, "SnapshotEvery must be positive");
         Check(WarmupRounds > 0, "WarmupRounds must be positive");
