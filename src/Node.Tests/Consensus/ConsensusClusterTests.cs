@@ -19,6 +19,13 @@ public sealed class ConsensusClusterTests(ITestOutputHelper output)
     private static Task Converged(TestCluster cluster, long version) =>
         TestCluster.WaitUntilAsync(() => cluster.Running.All(n => n.Node.State.Version >= version), $"every running replica at version {version}");
 
+    /// <summary>Every node (all running) reaches <paramref name="state"/> and holds exactly that document.</summary>
+    private static async Task EveryReplicaHolds(TestCluster cluster, ClusterState state)
+    {
+        await Converged(cluster, state.Version);
+        Assert.All(cluster.Nodes, n => Assert.Equal(Json(state), Json(n.Node.State)));
+    }
+
     [Fact]
     public async Task Three_voters_elect_exactly_one_leader_and_every_replica_applies_a_write()
     {
@@ -27,8 +34,7 @@ public sealed class ConsensusClusterTests(ITestOutputHelper output)
         Assert.Equal(3, leader.Node.Voters.Count);
 
         var state = await leader.Node.ReplicateAsync(AddMember("x1"), None);
-        await Converged(cluster, state.Version);
-        Assert.All(cluster.Nodes, n => Assert.Equal(Json(state), Json(n.Node.State)));
+        await EveryReplicaHolds(cluster, state);
     }
 
     [Fact]
@@ -89,8 +95,7 @@ public sealed class ConsensusClusterTests(ITestOutputHelper output)
         foreach (var node in others)
             await node.StartAsync();
         var after = await isolated.Node.ReplicateAsync(AddMember("x2"), None);
-        await Converged(cluster, after.Version);
-        Assert.All(cluster.Nodes, n => Assert.Equal(Json(after), Json(n.Node.State)));
+        await EveryReplicaHolds(cluster, after);
     }
 
     [Fact]
@@ -109,8 +114,7 @@ public sealed class ConsensusClusterTests(ITestOutputHelper output)
             await node.StartAsync();
 
         await cluster.WaitForLeaderAsync();
-        await Converged(cluster, state.Version);
-        Assert.All(cluster.Nodes, n => Assert.Equal(Json(state), Json(n.Node.State)));
+        await EveryReplicaHolds(cluster, state);
         Assert.All(cluster.Nodes, n => Assert.Equal(3, n.Node.Voters.Count));
 
         var next = await cluster.Nodes[2].Node.ReplicateAsync(AddMember("after-restart"), None);
