@@ -1,0 +1,67 @@
+using System.Net.Sockets;
+using Nanobox.Node.Security;
+
+namespace Nanobox.Node.Cluster.Consensus;
+
+/// <summary>
+/// Client side of the control request listener: one mTLS connection per request (writes are rare
+/// control-plane events, so pooling would buy nothing but state to get wrong).
+/// </summary>
+public sealed class ControlClient(IStreamSecurity security) : ILeaderForwarder
+{
+    public async Task<ClusterState> ForwardAsync(ControlPeer leader, ClusterCommand command, CancellationToken cancellationToken)
+    {
+        var request = new ControlRequest(ControlRequestKind.Replicate, new CommandEnvelope(CommandEnvelope.CurrentSchema, command), 0);
+        var response = await SendAsync(leader, request, cancellationToken).ConfigureAwait(false);
+        return response.Outcome switch
+        {
+            ControlOutcome.Ok when response.State is not null => response.State,
+            ControlOutcome.Rejected => throw new ClusterCommandRejectedException(response.Message ?? "refused by the leader"),
+            ControlOutcome.NotLeader => throw new LeaderUnavailableException($"{leader.NodeId} is no longer the leader"),
+            ControlOutcome.OutcomeUnknown => throw new WriteOutcomeUnknownException(response.Message ?? "the leader lost its leadership during the write"),
+            _ => throw new WriteOutcomeUnknownException($"the leader answered {response.Outcome}: {response.Message}"),
+        };
+    }
+
+    /// <returns>The peer's state when newer than <paramref name="sinceVersion"/>, else null.</returns>
+    public async Task<ClusterState?> FetchStateAsync(ControlPeer peer, long sinceVersion, CancellationToken cancellationToken)
+    {
+        var response = await SendAsync(peer, new ControlRequest(ControlRequestKind.FetchState, null, sinceVersion), cancellationToken).ConfigureAwait(false);
+        return response.Outcome switch
+        {
+            ControlOutcome.Ok => response.State,
+            ControlOutcome.Unchanged => null,
+            _ => throw new IOException($"{peer.NodeId} answered {response.Outcome}: {response.Message}"),
+        };
+    }
+
+    private async Task<ControlResponse> SendAsync(ControlPeer peer, ControlRequest request, CancellationToken cancellationToken)
+    {
+        using var tcp = new TcpClient { NoDelay = true };
+        Stream stream;
+        try
+        {
+            await tcp.ConnectAsync(((System.Net.IPEndPoint)peer.RequestsEndPoint), cancellationToken).ConfigureAwait(false);
+            (stream, _) = await security.ConnectAsync(tcp.GetStream(), peer.NodeId, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or IOException or System.Security.Authentication.AuthenticationException)
+        {
+            // Nothing was sent: safe to retry against whoever leads next.
+            throw new LeaderUnavailableException($"cannot reach {peer.NodeId} at {peer.RequestsEndPoint}: {e.Message}", e);
+        }
+
+        await using (stream.ConfigureAwait(false))
+        {
+            try
+            {
+                await ControlFraming.WriteAsync(stream, request, ConsensusJsonContext.Default.ControlRequest, cancellationToken).ConfigureAwait(false);
+                return await ControlFraming.ReadAsync(stream, ConsensusJsonContext.Default.ControlResponse, cancellationToken).ConfigureAwait(false)
+                    ?? throw new EndOfStreamException("the peer closed the connection without answering");
+            }
+            catch (Exception e) when (e is SocketException or IOException && request.Kind == ControlRequestKind.Replicate)
+            {
+                throw new WriteOutcomeUnknownException($"the connection to the leader {peer.NodeId} broke during the write: {e.Message}", e);
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+
+namespace Nanobox.Node.Cluster.Consensus;
+
+/// <summary>A node's control request listener, as learnt from its Raft member metadata.</summary>
+/// <param name="NodeId">Pinned when connecting: the peer's certificate must carry this node id.</param>
+public sealed record ControlPeer(string NodeId, EndPoint RequestsEndPoint);
+
+internal enum ControlRequestKind
+{
+    /// <summary>Apply <see cref="ControlRequest.Command"/> through Raft; only the leader accepts.</summary>
+    Replicate,
+
+    /// <summary>Send the state if it is newer than <see cref="ControlRequest.SinceVersion"/> (how non-voters follow).</summary>
+    FetchState,
+}
+
+internal sealed record ControlRequest(ControlRequestKind Kind, CommandEnvelope? Command, long SinceVersion);
+
+internal enum ControlOutcome
+{
+    /// <summary><see cref="ControlResponse.State"/> is the state after the command, or the newer state asked for.</summary>
+    Ok,
+
+    /// <summary>The caller's state is current.</summary>
+    Unchanged,
+
+    /// <summary>The command is invalid against the state; <see cref="ControlResponse.Message"/> says why.</summary>
+    Rejected,
+
+    /// <summary>This node is not (or no longer) the leader: ask again where the leader is.</summary>
+    NotLeader,
+
+    /// <summary>The write may or may not commit (leadership lost mid-way).</summary>
+    OutcomeUnknown,
+
+    /// <summary>The request was malformed or the server failed.</summary>
+    Error,
+}
+
+internal sealed record ControlResponse(ControlOutcome Outcome, ClusterState? State, string? Message);
+
+/// <summary>Frames on a control stream: a 4-byte big-endian length, then that many bytes of JSON.</summary>
+internal static class ControlFraming
+{
+    /// <summary>A state with many members and sections stays far below this; anything larger is a broken or hostile peer.</summary>
+    private const int MaxFrame = 16 << 20;
+
+    public static async Task WriteAsync<T>(Stream stream, T message, JsonTypeInfo<T> type, CancellationToken cancellationToken)
+    {
+        var body = JsonSerializer.SerializeToUtf8Bytes(message, type);
+        var frame = new byte[4 + body.Length];
+        BinaryPrimitives.WriteInt32BigEndian(frame, body.Length);
+        body.CopyTo(frame, 4);
+        await stream.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
+        await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <returns>The message, or default when the peer closed the stream between frames.</returns>
+    /// <exception cref="InvalidDataException">The frame is oversized or not a valid message.</exception>
+    public static async Task<T?> ReadAsync<T>(Stream stream, JsonTypeInfo<T> type, CancellationToken cancellationToken)
+    {
+        var header = new byte[4];
+        var read = await stream.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+        if (read == 0)
+            return default;
+        if (read < header.Length)
+            throw new EndOfStreamException("the control stream ended inside a frame header");
+
+        var length = BinaryPrimitives.ReadInt32BigEndian(header);
+        if (length is <= 0 or > MaxFrame)
+            throw new InvalidDataException($"control frame of {length} bytes refused");
+
+        var body = new byte[length];
+        await stream.ReadExactlyAsync(body, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return JsonSerializer.Deserialize(body, type) ?? throw new InvalidDataException("null control message");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"invalid control message: {e.Message}", e);
+        }
+    }
+}

@@ -1,0 +1,143 @@
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Nanobox.Node.Security;
+
+namespace Nanobox.Node.Cluster.Consensus;
+
+/// <summary>What the control request listener serves: this node's consensus.</summary>
+internal interface IControlRequestHandler
+{
+    ClusterState State { get; }
+
+    /// <exception cref="LeaderUnavailableException">This node is not the leader.</exception>
+    Task<ClusterState> ReplicateAsLeaderAsync(ClusterCommand command, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Serves forwarded writes and state reads on <see cref="ConsensusOptions.RequestsEndPoint"/>, every
+/// connection secured by <see cref="IStreamSecurity"/> (mTLS: only cluster nodes get in).
+/// </summary>
+internal sealed class ControlRequestServer(ConsensusOptions options, IStreamSecurity security, IControlRequestHandler handler, ILogger logger) : IAsyncDisposable
+{
+    /// <summary>A peer that has not finished its handshake by then is dropped, so half-open connections cannot pile up.</summary>
+    private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly CancellationTokenSource _stopping = new();
+    private TcpListener? _listener;
+    private Task _acceptLoop = Task.CompletedTask;
+
+    public void Start()
+    {
+        _listener = new TcpListener(options.RequestsEndPoint);
+        _listener.Start();
+        _acceptLoop = AcceptLoopAsync(_listener, _stopping.Token);
+    }
+
+    private async Task AcceptLoopAsync(TcpListener listener, CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await listener.AcceptTcpClientAsync(stopping).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException && stopping.IsCancellationRequested)
+            {
+                return;
+            }
+
+            _ = ServeAsync(client, stopping);
+        }
+    }
+
+    private async Task ServeAsync(TcpClient client, CancellationToken stopping)
+    {
+        using var _ = client;
+        var remote = client.Client.RemoteEndPoint?.ToString() ?? "?";
+        Stream stream;
+        string peer;
+        try
+        {
+            using var handshake = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+            handshake.CancelAfter(HandshakeTimeout);
+            (stream, peer) = await security.AcceptAsync(client.GetStream(), handshake.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!stopping.IsCancellationRequested)
+        {
+            ConsensusLog.ControlPeerRefused(logger, remote, e.Message);
+            return;
+        }
+        catch (Exception)
+        {
+            return;
+        }
+
+        await using (stream.ConfigureAwait(false))
+        {
+            try
+            {
+                while (await ControlFraming.ReadAsync(stream, ConsensusJsonContext.Default.ControlRequest, stopping).ConfigureAwait(false) is { } request)
+                {
+                    var response = await HandleAsync(request, stopping).ConfigureAwait(false);
+                    await ControlFraming.WriteAsync(stream, response, ConsensusJsonContext.Default.ControlResponse, stopping).ConfigureAwait(false);
+                }
+            }
+            catch (Exception e) when (!stopping.IsCancellationRequested)
+            {
+                ConsensusLog.ControlRequestFailed(logger, peer, e);
+            }
+            catch (Exception)
+            {
+                // Shutting down: the peer retries elsewhere.
+            }
+        }
+    }
+
+    private async Task<ControlResponse> HandleAsync(ControlRequest request, CancellationToken stopping)
+    {
+        switch (request.Kind)
+        {
+            case ControlRequestKind.FetchState:
+                var state = handler.State;
+                return state.Version > request.SinceVersion
+                    ? new ControlResponse(ControlOutcome.Ok, state, null)
+                    : new ControlResponse(ControlOutcome.Unchanged, null, null);
+            case ControlRequestKind.Replicate when request.Command is { } envelope:
+                if (envelope.Schema > CommandEnvelope.CurrentSchema)
+                    return new ControlResponse(ControlOutcome.Rejected, null, $"command schema {envelope.Schema} is newer than the leader's {CommandEnvelope.CurrentSchema}");
+                using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping))
+                try
+                {
+                    timeout.CancelAfter(options.WriteTimeout);
+                    return new ControlResponse(ControlOutcome.Ok, await handler.ReplicateAsLeaderAsync(envelope.Command, timeout.Token).ConfigureAwait(false), null);
+                }
+                catch (ClusterCommandRejectedException e)
+                {
+                    return new ControlResponse(ControlOutcome.Rejected, null, e.Message);
+                }
+                catch (LeaderUnavailableException e)
+                {
+                    return new ControlResponse(ControlOutcome.NotLeader, null, e.Message);
+                }
+                catch (WriteOutcomeUnknownException e)
+                {
+                    return new ControlResponse(ControlOutcome.OutcomeUnknown, null, e.Message);
+                }
+                catch (OperationCanceledException) when (!stopping.IsCancellationRequested)
+                {
+                    return new ControlResponse(ControlOutcome.OutcomeUnknown, null, $"not committed within {options.WriteTimeout.TotalSeconds:0.#} s");
+                }
+            default:
+                return new ControlResponse(ControlOutcome.Error, null, "malformed request");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _listener?.Stop();
+        await _acceptLoop.ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+}
