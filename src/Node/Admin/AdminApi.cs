@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
+using Nanobox.Node.Cluster;
 using Nanobox.Node.Host;
 
 namespace Nanobox.Node.Admin;
@@ -18,7 +19,8 @@ public static partial class AdminApi
         app.Use(ProblemOnExceptionAsync);
 
         var v1 = app.MapGroup(Prefix);
-        v1.MapGet("/status", (NodeContext node) => Results.Json(node.Status(), AdminJsonContext.Default.StatusResponse));
+        v1.MapGet("/status", (NodeContext node, ClusterService cluster) => Results.Json(node.Status(cluster.Status()), AdminJsonContext.Default.StatusResponse));
+        v1.MapClusterApi();
 
         app.MapFallback((HttpContext context) => Problems.Result(
             StatusCodes.Status404NotFound,

@@ -10,7 +10,25 @@ public sealed record StatusResponse(
     string Version,
     long UptimeSeconds,
     string DataDir,
-    string Advertise);
+    string Advertise,
+    ClusterStatus? Cluster);
+
+/// <summary>The cluster part of GET /v1/status; absent while the node is standalone.</summary>
+/// <param name="Leader">The leader's name, or null while none is known.</param>
+/// <param name="Healthy">A leader is known and a majority of voters is alive.</param>
+public sealed record ClusterStatus(string Id, string? Leader, int Members, int Voters, bool Healthy);
+
+/// <summary>POST /v1/cluster/join. The token travels in the body, never in a URL.</summary>
+public sealed record ClusterJoinRequest(string Address, string Token);
+
+public sealed record ClusterInitResponse(string ClusterId, string Token, string JoinCommand);
+
+public sealed record ClusterJoinResponse(string ClusterId, int Members);
+
+public sealed record ClusterTokenResponse(string Token, string JoinCommand);
+
+/// <summary>One row of GET /v1/members.</summary>
+public sealed record MemberResponse(string Id, string Name, string Address, string State, string Role, bool Leader, string Version);
 
 /// <summary>An RFC 9457 problem details body: every error the admin API returns.</summary>
 public sealed record ProblemResponse(string Type, string Title, int Status, string Detail);
@@ -18,4 +36,9 @@ public sealed record ProblemResponse(string Type, string Title, int Status, stri
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(StatusResponse))]
 [JsonSerializable(typeof(ProblemResponse))]
+[JsonSerializable(typeof(ClusterJoinRequest))]
+[JsonSerializable(typeof(ClusterInitResponse))]
+[JsonSerializable(typeof(ClusterJoinResponse))]
+[JsonSerializable(typeof(ClusterTokenResponse))]
+[JsonSerializable(typeof(IReadOnlyList<MemberResponse>))]
 public sealed partial class AdminJsonContext : JsonSerializerContext;

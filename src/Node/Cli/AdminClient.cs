@@ -10,7 +10,8 @@ namespace Nanobox.Node.Cli;
 /// <summary>The CLI's side of the admin endpoint: HTTP over the agent's Unix socket.</summary>
 public sealed class AdminClient : IDisposable
 {
-    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(30);
+    /// <summary>Long enough for a join: TLS to the remote node, the leader's Raft write, the local start.</summary>
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(60);
 
     private readonly HttpClient _http;
 
@@ -42,9 +43,20 @@ public sealed class AdminClient : IDisposable
     /// <summary>GETs a resource; returns it and the raw JSON the agent sent (for --json).</summary>
     /// <exception cref="AgentUnreachableException">Nothing answers on the socket.</exception>
     /// <exception cref="AdminRequestException">The agent answered with an error.</exception>
-    public async Task<(T Value, string Json)> GetAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken cancellationToken)
+    public Task<(T Value, string Json)> GetAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken cancellationToken) =>
+        RequestAsync(new HttpRequestMessage(HttpMethod.Get, path), type, cancellationToken);
+
+    /// <summary>POSTs <paramref name="body"/> (JSON) to a resource; returns the answer and its raw JSON.</summary>
+    public Task<(T Value, string Json)> PostAsync<TBody, T>(string path, TBody body, JsonTypeInfo<TBody> bodyType, JsonTypeInfo<T> type, CancellationToken cancellationToken) =>
+        RequestAsync(new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body, bodyType) }, type, cancellationToken);
+
+    /// <summary>POSTs without a body.</summary>
+    public Task<(T Value, string Json)> PostAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken cancellationToken) =>
+        RequestAsync(new HttpRequestMessage(HttpMethod.Post, path), type, cancellationToken);
+
+    private async Task<(T Value, string Json)> RequestAsync<T>(HttpRequestMessage request, JsonTypeInfo<T> type, CancellationToken cancellationToken)
     {
-        using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Get, path), cancellationToken);
+        using var response = await SendAsync(request, cancellationToken);
         var json = await response.Content.ReadAsStringAsync(cancellationToken);
         if (!response.IsSuccessStatusCode)
         {

@@ -22,6 +22,8 @@ public static class NanoboxCli
             "'nanobox agent' runs the node; every other command talks to the local agent over its admin socket.");
         root.Subcommands.Add(AgentCommand.Build());
         root.Subcommands.Add(StatusCommand.Build());
+        root.Subcommands.Add(ClusterCommands.Build());
+        root.Subcommands.Add(ClusterCommands.Members());
         root.Subcommands.Add(VersionCommand.Build());
         return root;
     }

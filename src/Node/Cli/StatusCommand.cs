@@ -21,7 +21,7 @@ public static class StatusCommand
                 return 0;
             }
 
-            await output.WriteLineAsync(TextTable.Render(
+            List<(string, string)> rows =
             [
                 ("node", $"{status.Name} ({status.NodeId})"),
                 ("version", status.Version),
@@ -29,7 +29,11 @@ public static class StatusCommand
                 ("advertise", status.Advertise),
                 ("data dir", status.DataDir),
                 ("socket", client.SocketPath),
-            ]));
+                ("cluster", status.Cluster is { } cluster
+                    ? $"{cluster.Id}: {cluster.Members} members, {cluster.Voters} voters, leader {cluster.Leader ?? "unknown"}, {(cluster.Healthy ? "healthy" : "NOT healthy")}"
+                    : "none (standalone: `nanobox cluster init` or `nanobox cluster join`)"),
+            ];
+            await output.WriteLineAsync(TextTable.Render(rows));
             return 0;
         }));
         return command;

@@ -14,4 +14,7 @@ public static class ClusterPorts
 
     /// <summary>Admission of new nodes: TLS with the node certificate, the joiner pins the CA by the token's digest.</summary>
     public const int Join = 7948;
+
+    /// <summary>Mutual-TLS node-to-node requests beside Raft (which owns Control): writes forwarded to the leader, state for non-voters.</summary>
+    public const int Requests = 7949;
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using Nanobox.Node.Admin;
+using Nanobox.Node.Cluster;
 using Nanobox.Node.Storage;
 
 namespace Nanobox.Node.Host;
@@ -123,6 +124,8 @@ public static partial class Agent
         builder.Services.AddSingleton(node);
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(new AdminAccessPolicy(Libc.geteuid(), groupId));
+        builder.Services.AddSingleton<ClusterService>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<ClusterService>());
 
         var app = builder.Build();
         app.MapAdminApi();

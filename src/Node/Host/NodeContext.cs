@@ -11,11 +11,12 @@ public sealed class NodeContext(NodeIdentity identity, AgentOptions options, IPA
     public AgentOptions Options { get; } = options;
     public IPAddress Advertise { get; } = advertise;
 
-    public StatusResponse Status() => new(
+    public StatusResponse Status(ClusterStatus? cluster) => new(
         Identity.Id,
         Options.Name,
         BuildInfo.Version,
         (long)BuildInfo.Uptime.TotalSeconds,
         Options.DataDir,
-        Advertise.ToString());
+        Advertise.ToString(),
+        cluster);
 }

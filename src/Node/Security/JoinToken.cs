@@ -35,6 +35,12 @@ public sealed class JoinToken
     public static JoinToken Create(ReadOnlySpan<byte> caCertificateDer) =>
         new(SHA256.HashData(caCertificateDer), RandomNumberGenerator.GetBytes(SecretBytes));
 
+    /// <summary>The token for a CA and a secret the cluster already holds (printing the current token on any member).</summary>
+    public static JoinToken FromSecret(ReadOnlySpan<byte> caCertificateDer, ReadOnlySpan<byte> secret) =>
+        secret.Length == SecretBytes
+            ? new(SHA256.HashData(caCertificateDer), secret.ToArray())
+            : throw new ArgumentException($"a join secret is {SecretBytes} bytes", nameof(secret));
+
     /// <exception cref="FormatException">Says what is wrong with the text, without repeating the secret.</exception>
     public static JoinToken Parse(string text) =>
         TryParse(text, out var token, out var error) ? token : throw new FormatException(error);

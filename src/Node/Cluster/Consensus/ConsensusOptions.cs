@@ -11,7 +11,7 @@ namespace Nanobox.Node.Cluster.Consensus;
 public sealed record ConsensusOptions
 {
     /// <summary>Port of the control request listener (forwarded writes, state reads for non-voters): DotNext owns <see cref="ClusterPorts.Control"/> with its own protocol and cannot share it.</summary>
-    public const int DefaultRequestsPort = ClusterPorts.Control + 2;
+    public const int DefaultRequestsPort = ClusterPorts.Requests;
 
     /// <summary>This node's id (its certificate identity), advertised to peers so forwarded requests can pin it.</summary>
     public required string NodeId { get; init; }

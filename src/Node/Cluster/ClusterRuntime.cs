@@ -1,0 +1,334 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
+using Nanobox.Node.Cluster.Consensus;
+using Nanobox.Node.Cluster.Membership;
+using Nanobox.Node.Host;
+using Nanobox.Node.Security;
+using Nanobox.Node.Storage;
+
+namespace Nanobox.Node.Cluster;
+
+/// <summary>
+/// A cluster member's moving parts, wired together and run for as long as the node belongs to its
+/// cluster: mutual TLS from the node's credentials, Raft (voters) or a state follower (others),
+/// encrypted gossip, and the leader's voter reconciler.
+/// </summary>
+public sealed partial class ClusterRuntime : IAsyncDisposable
+{
+    /// <summary>How often the leader reconsiders voters and a non-voter polls for newer state.</summary>
+    private static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(500);
+
+    private readonly NodeContext _node;
+    private readonly INodeStore _store;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly ClusterEndpoints _endpoints;
+    private readonly PeerCertificateValidator _validator;
+    private readonly X509Certificate2 _caCertificate;
+    private readonly ControlClient _control;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly VoterPlannerOptions _voterOptions;
+    private LocalCluster _local;
+    private ClusterState _followed = ClusterState.Empty;
+    private (long Version, RevocationList List) _revocations = (-1, RevocationList.Empty);
+    private UdpTcpGossipTransport? _transport;
+    private Task? _loop;
+
+    public ClusterRuntime(NodeContext node, INodeStore store, LocalCluster local, ClusterEndpoints endpoints, VoterPlannerOptions voterOptions, ILoggerFactory loggerFactory)
+    {
+        _node = node;
+        _store = store;
+        _local = local;
+        _endpoints = endpoints;
+        _voterOptions = voterOptions;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger("Nanobox.Cluster");
+
+        Credentials = NodeCredentials.FromPem(local.NodeCertificatePem, local.NodeKeyPem);
+        _caCertificate = X509Certificate2.CreateFromPem(local.CaCertificatePem);
+        _validator = new PeerCertificateValidator(_caCertificate, local.ClusterId);
+        StreamSecurity = new MutualTls(Credentials, _validator, Revocations, loggerFactory.CreateLogger<MutualTls>());
+        _control = new ControlClient(StreamSecurity);
+        Consensus = new ConsensusNode(
+            new ConsensusOptions
+            {
+                NodeId = node.Identity.Id,
+                DataDir = node.Options.DataDir,
+                ControlEndPoint = endpoints.Control,
+                RequestsEndPoint = endpoints.Requests,
+                Bootstrap = local.Bootstrap,
+            },
+            new ClusterTls(Credentials, _validator, Revocations),
+            StreamSecurity,
+            loggerFactory,
+            _control);
+        KeyRing = GossipKeyRing.Deserialize(local.GossipKeys);
+    }
+
+    public string ClusterId => _local.ClusterId;
+
+    public byte[] StateKey => _local.StateKey;
+
+    public NodeCredentials Credentials { get; }
+
+    public IStreamSecurity StreamSecurity { get; }
+
+    public ConsensusNode Consensus { get; }
+
+    public GossipKeyRing KeyRing { get; }
+
+    public Memberlist? Gossip { get; private set; }
+
+    public X509Certificate2 CaCertificate => _caCertificate;
+
+    /// <summary>The newest replicated state this node knows: its own Raft replica, or what it followed from a voter.</summary>
+    public ClusterState State => Consensus.State.Version >= _followed.Version ? Consensus.State : _followed;
+
+    public bool IsLeader => Consensus.IsLeader;
+
+    /// <summary>The leader's node id, when one is known.</summary>
+    public string? LeaderId =>
+        Consensus.Leader is { } leader
+            ? State.Members.Values.FirstOrDefault(m => SameEndpoint(m.RaftEndpoint, leader))?.NodeId
+            : null;
+
+    public async Task StartAsync(IEnumerable<IPEndPoint> seeds, CancellationToken cancellationToken)
+    {
+        await Consensus.StartAsync(cancellationToken);
+
+        _transport = UdpTcpGossipTransport.Bind(_endpoints.Gossip, _loggerFactory.CreateLogger<UdpTcpGossipTransport>());
+        // A restart announces a higher incarnation, so an address that changed replaces the old one everywhere.
+        var incarnation = _local.Incarnation + 1;
+        _local = _local with { Incarnation = incarnation };
+        _local.Save(_store);
+        Gossip = new Memberlist(
+            _node.Identity.Id,
+            Meta(),
+            incarnation,
+            new MembershipOptions(),
+            _transport,
+            new GossipDatagramProtector(KeyRing),
+            StreamSecurity,
+            TimeProvider.System,
+            Random.Shared,
+            _loggerFactory.CreateLogger<Memberlist>());
+        Gossip.Start();
+        await JoinGossipAsync(seeds, cancellationToken);
+        _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+        LogStarted(_logger, ClusterId, _endpoints.Gossip, _endpoints.Control);
+    }
+
+    /// <summary>Seeds from the caller plus every member the replicated state knows.</summary>
+    private async Task JoinGossipAsync(IEnumerable<IPEndPoint> seeds, CancellationToken cancellationToken)
+    {
+        var known = State.Members.Values
+            .Where(m => m.NodeId != _node.Identity.Id)
+            .SelectMany(m => m.Addresses.Take(1))
+            .Select(a => new IPEndPoint(IPAddress.Parse(a), _endpoints.Gossip.Port));
+        var all = seeds.Concat(known).Where(e => !e.Equals(_endpoints.Gossip)).Distinct().ToList();
+        if (all.Count > 0)
+        {
+            var reached = await Gossip!.JoinAsync(all, cancellationToken);
+            LogGossipJoined(_logger, reached, all.Count);
+        }
+    }
+
+    private NodeMeta Meta() => new(
+        _node.Options.Name,
+        [_node.Advertise],
+        _endpoints.Gossip.Port,
+        _endpoints.Control.Port,
+        State.Members.TryGetValue(_node.Identity.Id, out var self) && self.Role == MemberRole.Voter ? "voter" : "member",
+        BuildInfo.Version,
+        new Dictionary<string, string>());
+
+    /// <summary>The mTLS revocation list, rebuilt when the state changes.</summary>
+    private RevocationList Revocations()
+    {
+        var state = State;
+        var cached = _revocations;
+        if (cached.Version == state.Version)
+        {
+            return cached.List;
+        }
+
+        var list = RevocationList.Empty;
+        foreach (var revocation in state.Revocations.Values)
+        {
+            list = list.WithNode(revocation.NodeId);
+            foreach (var serial in revocation.CertificateSerials)
+            {
+                list = list.WithSerialNumber(serial);
+            }
+        }
+
+        _revocations = (state.Version, list);
+        return list;
+    }
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(TickInterval);
+        while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+        {
+            try
+            {
+                if (IsLeader)
+                {
+                    await ReconcileVotersAsync(cancellationToken);
+                }
+                else if (!IsVoter(_node.Identity.Id))
+                {
+                    await FollowStateAsync(cancellationToken);
+                }
+
+                RefreshRole();
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                LogTickFailed(_logger, ex.Message);
+            }
+        }
+    }
+
+    private bool IsVoter(string nodeId) => State.Members.TryGetValue(nodeId, out var member) && member.Role == MemberRole.Voter;
+
+    private void RefreshRole()
+    {
+        var meta = Meta();
+        if (Gossip is { } gossip && gossip.Find(_node.Identity.Id)?.Meta.Role != meta.Role)
+        {
+            gossip.UpdateMeta(meta);
+        }
+    }
+
+    /// <summary>The leader applies the voter planner's next change: first the Raft configuration, then the recorded roles.</summary>
+    private async Task ReconcileVotersAsync(CancellationToken cancellationToken)
+    {
+        var state = State;
+        var now = DateTimeOffset.UtcNow;
+        var health = state.Members.Values.Select(m => Health(m, now)).ToList();
+        var voters = state.Voters.Select(v => v.NodeId).ToHashSet();
+        switch (VoterPlanner.Plan(health, voters, now, _voterOptions))
+        {
+            case VoterChange.AddVoter add:
+                LogVoterChange(_logger, "adding", add.NodeId);
+                if (await Consensus.AddVoterAsync(RaftEndpoint(state.Members[add.NodeId]), cancellationToken))
+                {
+                    await Consensus.ReplicateAsync(new SetVotersCommand([.. voters.Append(add.NodeId).Order()]), cancellationToken);
+                }
+
+                break;
+            case VoterChange.RemoveVoter remove:
+                LogVoterChange(_logger, "removing", remove.NodeId);
+                if (await Consensus.RemoveVoterAsync(RaftEndpoint(state.Members[remove.NodeId]), cancellationToken))
+                {
+                    await Consensus.ReplicateAsync(new SetVotersCommand([.. voters.Where(v => v != remove.NodeId).Order()]), cancellationToken);
+                }
+
+                break;
+        }
+    }
+
+    private MemberHealth Health(ClusterMember member, DateTimeOffset now)
+    {
+        if (member.NodeId == _node.Identity.Id)
+        {
+            return new MemberHealth(member.NodeId, member.JoinedAt, true);
+        }
+
+        var gossip = Gossip?.Find(member.NodeId);
+        return gossip is { State: MemberState.Alive }
+            ? new MemberHealth(member.NodeId, member.JoinedAt, true)
+            : new MemberHealth(member.NodeId, member.JoinedAt, false, gossip?.StateChangedAt ?? member.JoinedAt);
+    }
+
+    /// <summary>A non-voter is outside the Raft configuration: it pulls newer state from a voter.</summary>
+    private async Task FollowStateAsync(CancellationToken cancellationToken)
+    {
+        foreach (var voter in State.Voters.Where(v => v.NodeId != _node.Identity.Id).OrderBy(_ => Random.Shared.Next()))
+        {
+            var peer = new ControlPeer(voter.NodeId, new IPEndPoint(IPAddress.Parse(voter.Addresses[0]), _endpoints.Requests.Port));
+            try
+            {
+                if (await _control.FetchStateAsync(peer, State.Version, cancellationToken) is { } newer)
+                {
+                    _followed = newer;
+                }
+
+                return;
+            }
+            catch (Exception ex) when (ex is IOException or TimeoutException or System.Net.Sockets.SocketException or InvalidDataException)
+            {
+                LogFollowFailed(_logger, voter.NodeId, ex.Message);
+            }
+        }
+    }
+
+    private static IPEndPoint RaftEndpoint(ClusterMember member) => IPEndPoint.Parse(member.RaftEndpoint);
+
+    private static bool SameEndpoint(string text, EndPoint endpoint) =>
+        IPEndPoint.TryParse(text, out var parsed) && endpoint is IPEndPoint ip
+            ? parsed.Address.Equals(ip.Address) && parsed.Port == ip.Port
+            : string.Equals(text, endpoint.ToString(), StringComparison.OrdinalIgnoreCase);
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        if (_loop is not null)
+        {
+            await _loop.ConfigureAwait(false);
+        }
+
+        if (Gossip is not null)
+        {
+            await Gossip.DisposeAsync();
+        }
+
+        if (_transport is not null)
+        {
+            await _transport.DisposeAsync();
+        }
+
+        await Consensus.StopAsync(cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None);
+        await Consensus.DisposeAsync();
+        Credentials.Dispose();
+        _caCertificate.Dispose();
+        _stopping.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Cluster {ClusterId}: gossip on {Gossip}, Raft on {Control}")]
+    private static partial void LogStarted(ILogger logger, string clusterId, IPEndPoint gossip, IPEndPoint control);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Gossip reached {Reached} of {Seeds} seeds")]
+    private static partial void LogGossipJoined(ILogger logger, int reached, int seeds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Voters: {Action} {NodeId}")]
+    private static partial void LogVoterChange(ILogger logger, string action, string nodeId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Could not fetch the state from voter {NodeId}: {Reason}")]
+    private static partial void LogFollowFailed(ILogger logger, string nodeId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster housekeeping failed, will retry: {Reason}")]
+    private static partial void LogTickFailed(ILogger logger, string reason);
+}
+
+/// <summary>Where this node listens for the cluster, all on its advertise address.</summary>
+public sealed record ClusterEndpoints(IPEndPoint Gossip, IPEndPoint Control, IPEndPoint Requests, IPEndPoint Join)
+{
+    public static ClusterEndpoints On(IPAddress address) => new(
+        new IPEndPoint(address, ClusterPorts.Gossip),
+        new IPEndPoint(address, ClusterPorts.Control),
+        new IPEndPoint(address, ClusterPorts.Requests),
+        new IPEndPoint(address, ClusterPorts.Join));
+}

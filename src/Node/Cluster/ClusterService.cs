@@ -1,0 +1,345 @@
+using System.Net;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Nanobox.Node.Admin;
+using Nanobox.Node.Cluster.Consensus;
+using Nanobox.Node.Cluster.Join;
+using Nanobox.Node.Cluster.Membership;
+using Nanobox.Node.Host;
+using Nanobox.Node.Security;
+using Nanobox.Node.Storage;
+
+namespace Nanobox.Node.Cluster;
+
+/// <summary>
+/// The node's cluster life: standalone until `cluster init` or `cluster join`, then a member whose
+/// runtime starts with the agent. Creating or joining is all-or-nothing: on failure the node is left
+/// standalone, with nothing half-joined in its store or data dir.
+/// </summary>
+public sealed partial class ClusterService(NodeContext node, INodeStore store, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
+{
+    private static readonly TimeSpan LeadershipTimeout = TimeSpan.FromSeconds(15);
+
+    private readonly ILogger _logger = loggerFactory.CreateLogger("Nanobox.Cluster");
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private ClusterRuntime? _runtime;
+    private JoinServer? _joinServer;
+
+    public ClusterRuntime? Runtime => _runtime;
+
+    private ClusterEndpoints Endpoints => ClusterEndpoints.On(node.Advertise);
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (LocalCluster.Load(store) is { } local)
+        {
+            await StartRuntimeAsync(local, [], cancellationToken);
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            await StopRuntimeAsync(cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>`nanobox cluster init`: a new cluster with this node as its first voter and leader.</summary>
+    public async Task<ClusterInitResponse> InitAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            RefuseIfMember();
+            RefuseLoopback("create a cluster");
+            var clusterId = NodeIdentity.NewId();
+            using var ca = ClusterCertificateAuthority.Create(clusterId);
+            var (key, request) = NodeCredentials.CreateKeyAndRequest(node.Identity.Id);
+            using var certificate = ca.Issue(request, node.Identity.Id, [node.Advertise]);
+            using var credentials = NodeCredentials.FromIssued(certificate.RawData, key);
+            var stateKey = RandomNumberGenerator.GetBytes(SecretBox.KeySize);
+            var local = new LocalCluster(
+                clusterId,
+                ca.ExportCertificatePem(),
+                credentials.ExportCertificatePem(),
+                credentials.ExportPrivateKeyPem(),
+                new GossipKeyRing([GossipKey.Generate()]).Serialize(),
+                stateKey,
+                Bootstrap: true,
+                Incarnation: 0,
+                DateTimeOffset.UtcNow);
+
+            await BecomeMemberAsync(local, [], async runtime =>
+            {
+                await WaitForLeadershipAsync(runtime, cancellationToken);
+                var token = JoinToken.Create(ca.Certificate.RawData);
+                var now = DateTimeOffset.UtcNow;
+                await runtime.Consensus.ReplicateAsync(new BootstrapCommand(
+                    clusterId,
+                    new CertificateAuthority(ca.ExportCertificatePem(), ClusterSecrets.SealCaKey(stateKey, ca.ExportPrivateKeyPem()), "state-key-v1"),
+                    new ClusterMember(node.Identity.Id, node.Options.Name, [node.Advertise.ToString()], MemberRole.Voter, now, Endpoints.Control.ToString()),
+                    ClusterSecrets.Digest(token)), cancellationToken);
+                await runtime.Consensus.ReplicateAsync(ClusterSecrets.PutJoinSecret(stateKey, token, expectedRevision: null), cancellationToken);
+            }, cancellationToken);
+
+            LogCreated(_logger, clusterId);
+            var current = ClusterSecrets.CurrentToken(stateKey, _runtime!.State)!;
+            return new ClusterInitResponse(clusterId, current.Reveal(), JoinCommand(current));
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>`nanobox cluster join ADDR --token TOKEN`.</summary>
+    public async Task<ClusterJoinResponse> JoinAsync(string address, string tokenText, CancellationToken cancellationToken)
+    {
+        if (!JoinToken.TryParse(tokenText, out var token, out var tokenError))
+        {
+            throw new ClusterException(ClusterErrorKind.BadRequest, $"The join token is not valid: {tokenError}. Copy it again from `nanobox cluster token` on a member.");
+        }
+
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            RefuseIfMember();
+            RefuseLoopback("join a cluster");
+            JoinResult joined;
+            try
+            {
+                joined = await JoinClient.JoinAsync(address, token, node.Identity.Id, node.Options.Name, [node.Advertise], cancellationToken);
+            }
+            catch (JoinUnreachableException ex)
+            {
+                throw new ClusterException(ClusterErrorKind.Unreachable, ex.Message, ex);
+            }
+            catch (JoinRefusedException ex)
+            {
+                throw new ClusterException(ClusterErrorKind.Refused, ex.Message, ex);
+            }
+
+            using (joined.Credentials)
+            {
+                var response = joined.Response;
+                var local = new LocalCluster(
+                    response.ClusterId,
+                    PemEncoding.WriteString("CERTIFICATE", response.CaCertificate),
+                    joined.Credentials.ExportCertificatePem(),
+                    joined.Credentials.ExportPrivateKeyPem(),
+                    response.GossipKeys,
+                    response.ClusterSecrets,
+                    Bootstrap: false,
+                    Incarnation: 0,
+                    DateTimeOffset.UtcNow);
+                var seeds = response.Members
+                    .Where(m => m.Id != node.Identity.Id)
+                    .Select(m => new IPEndPoint(IPAddress.Parse(m.Address), ClusterPorts.Gossip))
+                    .ToList();
+                await BecomeMemberAsync(local, seeds, _ => Task.CompletedTask, cancellationToken);
+                LogJoined(_logger, response.ClusterId, address);
+                return new ClusterJoinResponse(response.ClusterId, response.Members.Count);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>`nanobox cluster token [--rotate]`.</summary>
+    public async Task<ClusterTokenResponse> TokenAsync(bool rotate, CancellationToken cancellationToken)
+    {
+        var runtime = RequireMember();
+        var current = ClusterSecrets.CurrentToken(runtime.StateKey, runtime.State)
+            ?? throw new ClusterException(ClusterErrorKind.NoQuorum, "This node has not received the cluster's join token yet; try again in a moment or on another member.");
+        if (rotate)
+        {
+            var next = JoinToken.Create(runtime.CaCertificate.RawData);
+            var revision = runtime.State.Sections.TryGetValue(ClusterSecrets.JoinSection, out var section) ? section.Revision : (long?)null;
+            await ReplicateAsync(runtime, ClusterSecrets.PutJoinSecret(runtime.StateKey, next, revision), cancellationToken);
+            await ReplicateAsync(runtime, new RotateJoinSecretDigestCommand(ClusterSecrets.Digest(next)), cancellationToken);
+            LogRotated(_logger);
+            current = next;
+        }
+
+        return new ClusterTokenResponse(current.Reveal(), JoinCommand(current));
+    }
+
+    /// <summary>`nanobox members`: every member in the replicated state, with what gossip says of it.</summary>
+    public IReadOnlyList<MemberResponse> Members()
+    {
+        var runtime = RequireMember();
+        var state = runtime.State;
+        var leader = runtime.LeaderId;
+        return state.Members.Values
+            .Select(member =>
+            {
+                var gossip = runtime.Gossip?.Find(member.NodeId);
+                var self = member.NodeId == node.Identity.Id;
+                return new MemberResponse(
+                    member.NodeId,
+                    member.Name,
+                    member.Addresses.FirstOrDefault() ?? "",
+                    self ? "alive" : StateName(gossip?.State),
+                    member.Role == MemberRole.Voter ? "voter" : "member",
+                    member.NodeId == leader,
+                    self ? BuildInfo.Version : gossip?.Meta.Version ?? "");
+            })
+            .OrderBy(m => m.Name, StringComparer.Ordinal)
+            .ToList();
+    }
+
+    /// <summary>The `cluster` part of `nanobox status`; null while standalone.</summary>
+    public ClusterStatus? Status()
+    {
+        if (_runtime is not { } runtime)
+        {
+            return null;
+        }
+
+        var state = runtime.State;
+        var leader = runtime.LeaderId;
+        var aliveVoters = state.Voters.Count(v => v.NodeId == node.Identity.Id || runtime.Gossip?.Find(v.NodeId)?.State == MemberState.Alive);
+        return new ClusterStatus(
+            runtime.ClusterId,
+            leader is null ? null : state.Members.TryGetValue(leader, out var l) ? l.Name : leader,
+            state.Members.Count,
+            state.Voters.Count(),
+            leader is not null && aliveVoters > state.Voters.Count() / 2);
+    }
+
+    private static string StateName(MemberState? state) => state switch
+    {
+        MemberState.Alive => "alive",
+        MemberState.Suspect => "suspect",
+        MemberState.Left => "left",
+        _ => "dead",
+    };
+
+    private static async Task ReplicateAsync(ClusterRuntime runtime, ClusterCommand command, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await runtime.Consensus.ReplicateAsync(command, cancellationToken);
+        }
+        catch (NoQuorumException ex)
+        {
+            throw new ClusterException(ClusterErrorKind.NoQuorum, ex.Message, ex);
+        }
+        catch (ClusterCommandRejectedException ex)
+        {
+            throw new ClusterException(ClusterErrorKind.Conflict, ex.Message, ex);
+        }
+    }
+
+    private string JoinCommand(JoinToken token) =>
+        $"nanobox cluster join {FormatAddress(node.Advertise)}:{ClusterPorts.Join} --token {token.Reveal()}";
+
+    private static string FormatAddress(IPAddress address) =>
+        address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
+
+    private ClusterRuntime RequireMember() =>
+        _runtime ?? throw new ClusterException(ClusterErrorKind.Conflict, "This node is not in a cluster. Create one with `nanobox cluster init` or join one with `nanobox cluster join ADDR --token TOKEN`.");
+
+    private void RefuseIfMember()
+    {
+        if (_runtime is not null || LocalCluster.Load(store) is not null)
+        {
+            throw new ClusterException(ClusterErrorKind.Conflict,
+                $"This node is already in cluster {_runtime?.ClusterId ?? LocalCluster.Load(store)?.ClusterId}. A node belongs to one cluster; to move it, remove it from that cluster and reset its data dir.");
+        }
+    }
+
+    private void RefuseLoopback(string what)
+    {
+        if (IPAddress.IsLoopback(node.Advertise))
+        {
+            throw new ClusterException(ClusterErrorKind.BadRequest,
+                $"This node advertises {node.Advertise}, which peers cannot reach; it cannot {what}. Restart the agent with --advertise set to this host's address.");
+        }
+    }
+
+    private static async Task WaitForLeadershipAsync(ClusterRuntime runtime, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(LeadershipTimeout);
+        while (!runtime.IsLeader)
+        {
+            await Task.Delay(50, timeout.Token);
+        }
+    }
+
+    /// <summary>Saves the membership, starts the runtime and runs <paramref name="firstSteps"/>; on any failure undoes all of it.</summary>
+    private async Task BecomeMemberAsync(LocalCluster local, IReadOnlyList<IPEndPoint> seeds, Func<ClusterRuntime, Task> firstSteps, CancellationToken cancellationToken)
+    {
+        local.Save(store);
+        try
+        {
+            await StartRuntimeAsync(local, seeds, cancellationToken);
+            await firstSteps(_runtime!);
+        }
+        catch (Exception ex)
+        {
+            LogRolledBack(_logger, ex.Message);
+            await StopRuntimeAsync(CancellationToken.None);
+            LocalCluster.Delete(store);
+            var raft = Path.Combine(node.Options.DataDir, "raft");
+            if (Directory.Exists(raft))
+            {
+                Directory.Delete(raft, recursive: true);
+            }
+
+            throw ex as ClusterException ?? new ClusterException(ClusterErrorKind.NoQuorum, $"The cluster could not be set up; this node is standalone again. {ex.Message}", ex);
+        }
+    }
+
+    private async Task StartRuntimeAsync(LocalCluster local, IReadOnlyList<IPEndPoint> seeds, CancellationToken cancellationToken)
+    {
+        var runtime = new ClusterRuntime(node, store, local, Endpoints, new VoterPlannerOptions(), loggerFactory);
+        _runtime = runtime;
+        await runtime.StartAsync(seeds, cancellationToken);
+        _joinServer = new JoinServer(Endpoints.Join, runtime.Credentials, new ClusterJoinAuthority(runtime, node), loggerFactory.CreateLogger<JoinServer>());
+        _joinServer.Start();
+    }
+
+    private async Task StopRuntimeAsync(CancellationToken cancellationToken)
+    {
+        if (_joinServer is not null)
+        {
+            await _joinServer.DisposeAsync();
+            _joinServer = null;
+        }
+
+        if (_runtime is not null)
+        {
+            await _runtime.DisposeAsync();
+            _runtime = null;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopRuntimeAsync(CancellationToken.None);
+        _gate.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Created cluster {ClusterId}; this node is its first voter")]
+    private static partial void LogCreated(ILogger logger, string clusterId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Joined cluster {ClusterId} through {Address}")]
+    private static partial void LogJoined(ILogger logger, string clusterId, string address);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Join token rotated; the old token no longer admits nodes")]
+    private static partial void LogRotated(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster setup failed and was undone: {Reason}")]
+    private static partial void LogRolledBack(ILogger logger, string reason);
+}
