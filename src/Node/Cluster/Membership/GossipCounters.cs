@@ -33,18 +33,18 @@ public sealed class GossipCounters
 
     public long TotalDropped => _verdicts.Sum() + _decodeErrors.Sum();
 
-    /// <summary>Drops by reason name, non-zero ones only (for metrics and <c>nanobox members</c>).</summary>
+    /// <summary>Drops by reason, non-zero ones only, named "protector:Forged", "codec:Truncated"... (for metrics and <c>nanobox members</c>).</summary>
     public IReadOnlyDictionary<string, long> DropsByReason()
     {
         var drops = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var verdict in Enum.GetValues<DatagramVerdict>())
         {
-            AddIfAny(drops, verdict.ToString(), Dropped(verdict));
+            AddIfAny(drops, $"protector:{verdict}", Dropped(verdict));
         }
 
         foreach (var error in Enum.GetValues<GossipDecodeError>())
         {
-            AddIfAny(drops, error.ToString(), Dropped(error));
+            AddIfAny(drops, $"codec:{error}", Dropped(error));
         }
 
         return drops;

@@ -11,6 +11,8 @@ namespace Nanobox.Node.Cluster.Membership;
 /// </summary>
 public sealed partial class Memberlist
 {
+    private readonly HashSet<string> _syncing = new(StringComparer.Ordinal);
+
     private int MaxPayload => _options.MaxDatagramSize - _protector.Overhead;
 
     void IGossipReceiver.OnDatagram(IPEndPoint from, ReadOnlySpan<byte> datagram)
@@ -118,6 +120,7 @@ public sealed partial class Memberlist
         {
             case PingMessage ping when ping.TargetId == LocalId:
                 SendWithGossip(from, new AckMessage(ping.Seq));
+                SyncWithStranger(ping.SourceId, from);
                 break;
             case IndirectPingMessage request:
                 _ = RelayAsync(request, from);
@@ -147,10 +150,10 @@ public sealed partial class Memberlist
     private void Broadcast(string key, GossipMessage message, TaskCompletionSource? sent = null) =>
         _broadcasts.Enqueue(key, GossipCodec.Encode(message), sent);
 
-    /// <summary>Sends <paramref name="message"/> (and <paramref name="extra"/>) with as much pending gossip as fits in one datagram.</summary>
-    private void SendWithGossip(IPEndPoint to, GossipMessage message, GossipMessage? extra = null)
+    /// <summary>Sends <paramref name="message"/> (after <paramref name="before"/>) with as much pending gossip as fits in one datagram.</summary>
+    private void SendWithGossip(IPEndPoint to, GossipMessage message, GossipMessage? before = null)
     {
-        List<byte[]> parts = extra is null ? [GossipCodec.Encode(message)] : [GossipCodec.Encode(message), GossipCodec.Encode(extra)];
+        List<byte[]> parts = before is null ? [GossipCodec.Encode(message)] : [GossipCodec.Encode(before), GossipCodec.Encode(message)];
         var budget = MaxPayload - GossipCodec.CompoundHeader - parts.Sum(p => p.Length + GossipCodec.CompoundPartOverhead);
         parts.AddRange(_broadcasts.Take(GossipCodec.CompoundPartOverhead, budget));
         SendPayload(to, GossipCodec.Compound(parts));
@@ -228,6 +231,38 @@ public sealed partial class Memberlist
         foreach (var peer in peers)
         {
             await PushPullAsync(peer.Meta.GossipEndpoint, peer.Id, stopping).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// A member that probes us but is unknown here missed gossip (its alive news ran out of retransmits
+    /// before reaching us): exchange state with it now rather than at the next push/pull.
+    /// </summary>
+    private void SyncWithStranger(string id, IPEndPoint endpoint)
+    {
+        lock (_gate)
+        {
+            if (_members.ContainsKey(id) || !_syncing.Add(id))
+            {
+                return;
+            }
+        }
+
+        _ = SyncAsync();
+
+        async Task SyncAsync()
+        {
+            try
+            {
+                await PushPullAsync(endpoint, id, _stopping.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                lock (_gate)
+                {
+                    _syncing.Remove(id);
+                }
+            }
         }
     }
 

@@ -51,7 +51,7 @@ public sealed partial class Memberlist
 
         try
         {
-            // A suspect hears the accusation with the probe, so it can refute at once.
+            // A suspect hears the accusation ahead of the probe, so its ack carries the refutation.
             SendWithGossip(endpoint, new PingMessage(probe.Seq, target.Id, LocalId), suspect ? new SuspectMessage(target.Id, incarnation, LocalId) : null);
             if (await probe.Waiter.WaitAsync(_awareness.Scale(_options.ProbeTimeout), _time, stopping).ConfigureAwait(false))
             {
@@ -228,7 +228,7 @@ public sealed partial class Memberlist
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var delay = Task.Delay(timeout, time, cancel.Token);
             await Task.WhenAny(_acked.Task, delay).ConfigureAwait(false);
-            await cancel.CancelAsync().ConfigureAwait(false);
+            cancel.Cancel();
             cancellationToken.ThrowIfCancellationRequested();
             return _acked.Task.IsCompleted;
         }

@@ -62,7 +62,7 @@ public sealed partial class Memberlist
     {
         lock (_gate)
         {
-            if (!_members.TryGetValue(suspect.Id, out var member) || suspect.Incarnation < member.Incarnation)
+            if (!_members.TryGetValue(suspect.Id, out var member) || Stale(member, suspect.Incarnation))
             {
                 return;
             }
@@ -107,7 +107,7 @@ public sealed partial class Memberlist
     {
         lock (_gate)
         {
-            if (!_members.TryGetValue(id, out var member) || incarnation < member.Incarnation)
+            if (!_members.TryGetValue(id, out var member) || Stale(member, incarnation))
             {
                 return;
             }
@@ -135,6 +135,26 @@ public sealed partial class Memberlist
                 left ? MembershipEventKind.Left : MembershipEventKind.Failed,
                 left ? new LeaveMessage(id, incarnation) : new DeadMessage(id, incarnation, fromId));
         }
+    }
+
+    /// <summary>
+    /// True when a suspect or dead claim is older than what this node knows. If the member is alive at a
+    /// newer incarnation, its alive news is gossiped again: the claimant missed it (or missed the member's
+    /// refutation) and would otherwise hold on to a stale verdict until the next push/pull.
+    /// </summary>
+    private bool Stale(MemberRecord member, uint incarnation)
+    {
+        if (incarnation >= member.Incarnation)
+        {
+            return false;
+        }
+
+        if (member.State == MemberState.Alive)
+        {
+            Broadcast(member.Id, new AliveMessage(member.Id, member.Incarnation, member.Meta));
+        }
+
+        return true;
     }
 
     private void SuspicionExpired(string id, uint incarnation)
