@@ -64,9 +64,10 @@ internal sealed class SimulatedNetwork(VirtualClock clock, Random random)
             return;
         }
 
+        // Already on the wire: it arrives even if the sender dies meanwhile, not if the receiver did or the network split.
         clock.Schedule(Latency, () =>
         {
-            if (CanReach(from, to) && _hosts.TryGetValue(to, out var host))
+            if (!_killed.Contains(to.Address) && !Partitioned(from.Address, to.Address) && _hosts.TryGetValue(to, out var host))
             {
                 host.Receiver?.OnDatagram(from, datagram);
             }

@@ -138,9 +138,9 @@ public sealed partial class Memberlist
     }
 
     /// <summary>
-    /// True when a suspect or dead claim is older than what this node knows. If the member is alive at a
-    /// newer incarnation, its alive news is gossiped again: the claimant missed it (or missed the member's
-    /// refutation) and would otherwise hold on to a stale verdict until the next push/pull.
+    /// True when a suspect or dead claim is older than what this node knows. What it knows is gossiped
+    /// again: the claimant missed it (a refutation, a leave) and would otherwise hold on to a stale verdict
+    /// until the next push/pull.
     /// </summary>
     private bool Stale(MemberRecord member, uint incarnation)
     {
@@ -149,11 +149,13 @@ public sealed partial class Memberlist
             return false;
         }
 
-        if (member.State == MemberState.Alive)
+        Broadcast(member.Id, member.State switch
         {
-            Broadcast(member.Id, new AliveMessage(member.Id, member.Incarnation, member.Meta));
-        }
-
+            MemberState.Alive => new AliveMessage(member.Id, member.Incarnation, member.Meta),
+            MemberState.Suspect => new SuspectMessage(member.Id, member.Incarnation, LocalId),
+            MemberState.Dead => new DeadMessage(member.Id, member.Incarnation, LocalId),
+            _ => new LeaveMessage(member.Id, member.Incarnation),
+        });
         return true;
     }
 
