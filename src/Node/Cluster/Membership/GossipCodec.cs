@@ -211,23 +211,16 @@ internal static class GossipCodec
                 w.Endpoint(m.Target);
                 w.String(m.SourceId);
                 break;
-            case AckMessage m:
+            case ProbeReply m:
                 w.U32(m.Seq);
                 break;
-            case NackMessage m:
-                w.U32(m.Seq);
-                break;
-            case SuspectMessage m:
+            case Accusation m:
                 WriteClaim(ref w, m.Id, m.Incarnation);
                 w.String(m.FromId);
                 break;
             case AliveMessage m:
                 WriteClaim(ref w, m.Id, m.Incarnation);
                 WriteMeta(ref w, m.Meta);
-                break;
-            case DeadMessage m:
-                WriteClaim(ref w, m.Id, m.Incarnation);
-                w.String(m.FromId);
                 break;
             case LeaveMessage m:
                 WriteClaim(ref w, m.Id, m.Incarnation);

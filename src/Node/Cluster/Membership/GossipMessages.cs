@@ -34,18 +34,24 @@ internal sealed record IndirectPingMessage(uint Seq, string TargetId, IPEndPoint
     public override MessageType Type => MessageType.IndirectPing;
 }
 
-internal sealed record AckMessage(uint Seq) : GossipMessage
+/// <summary>A reply to a probe, matched by sequence number.</summary>
+internal abstract record ProbeReply(uint Seq) : GossipMessage;
+
+internal sealed record AckMessage(uint Seq) : ProbeReply(Seq)
 {
     public override MessageType Type => MessageType.Ack;
 }
 
 /// <summary>A relay's "I tried and the target did not answer": tells the prober its own link is fine (Lifeguard).</summary>
-internal sealed record NackMessage(uint Seq) : GossipMessage
+internal sealed record NackMessage(uint Seq) : ProbeReply(Seq)
 {
     public override MessageType Type => MessageType.Nack;
 }
 
-internal sealed record SuspectMessage(string Id, uint Incarnation, string FromId) : GossipMessage
+/// <summary>One member's claim that another is suspect or dead, at the incarnation it knows.</summary>
+internal abstract record Accusation(string Id, uint Incarnation, string FromId) : GossipMessage;
+
+internal sealed record SuspectMessage(string Id, uint Incarnation, string FromId) : Accusation(Id, Incarnation, FromId)
 {
     public override MessageType Type => MessageType.Suspect;
 }
@@ -55,7 +61,7 @@ internal sealed record AliveMessage(string Id, uint Incarnation, NodeMeta Meta) 
     public override MessageType Type => MessageType.Alive;
 }
 
-internal sealed record DeadMessage(string Id, uint Incarnation, string FromId) : GossipMessage
+internal sealed record DeadMessage(string Id, uint Incarnation, string FromId) : Accusation(Id, Incarnation, FromId)
 {
     public override MessageType Type => MessageType.Dead;
 }
