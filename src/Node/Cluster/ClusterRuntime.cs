@@ -48,7 +48,7 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
         Credentials = NodeCredentials.FromPem(local.NodeCertificatePem, local.NodeKeyPem);
         _caCertificate = X509Certificate2.CreateFromPem(local.CaCertificatePem);
         _validator = new PeerCertificateValidator(_caCertificate, local.ClusterId);
-        StreamSecurity = new MutualTls(Credentials, _validator, Revocations, loggerFactory.CreateLogger<MutualTls>());
+        StreamSecurity = new MutualTls(Credentials, _validator, CurrentRevocations, loggerFactory.CreateLogger<MutualTls>());
         _control = new ControlClient(StreamSecurity);
         Consensus = new ConsensusNode(
             new ConsensusOptions
@@ -59,12 +59,17 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
                 RequestsEndPoint = endpoints.Requests,
                 Bootstrap = local.Bootstrap,
             },
-            new ClusterTls(Credentials, _validator, Revocations),
+            new ClusterTls(Credentials, _validator, CurrentRevocations),
             StreamSecurity,
             loggerFactory,
             _control);
         KeyRing = GossipKeyRing.Deserialize(local.GossipKeys);
+        _followed = store.Get(FollowedCollection, FollowedKey, ConsensusJsonContext.Default.ClusterState) ?? ClusterState.Empty;
     }
+
+    // A non-voter's last followed state, kept so that after a restart it knows its peers before any voter answers.
+    private const string FollowedCollection = "cluster";
+    private const string FollowedKey = "followed";
 
     public string ClusterId => _local.ClusterId;
 
@@ -144,7 +149,7 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
         new Dictionary<string, string>());
 
     /// <summary>The mTLS revocation list, rebuilt when the state changes.</summary>
-    private RevocationList Revocations()
+    public RevocationList CurrentRevocations()
     {
         var state = State;
         var cached = _revocations;
@@ -248,24 +253,32 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
             : new MemberHealth(member.NodeId, member.JoinedAt, false, gossip?.StateChangedAt ?? member.JoinedAt);
     }
 
-    /// <summary>A non-voter is outside the Raft configuration: it pulls newer state from a voter.</summary>
+    /// <summary>
+    /// A non-voter is outside the Raft configuration: it pulls newer state from a voter, known from the
+    /// state it has or, right after joining, from gossip (members announce their role).
+    /// </summary>
     private async Task FollowStateAsync(CancellationToken cancellationToken)
     {
-        foreach (var voter in State.Voters.Where(v => v.NodeId != _node.Identity.Id).OrderBy(_ => Random.Shared.Next()))
+        var voters = State.Voters.Select(v => (v.NodeId, Address: IPAddress.Parse(v.Addresses[0])))
+            .Concat((Gossip?.Members() ?? []).Where(m => m.Meta.Role == "voter" && m.State == MemberState.Alive).Select(m => (NodeId: m.Id, Address: m.Meta.Addresses[0])))
+            .Where(v => v.NodeId != _node.Identity.Id)
+            .DistinctBy(v => v.NodeId)
+            .OrderBy(_ => Random.Shared.Next());
+        foreach (var (nodeId, address) in voters)
         {
-            var peer = new ControlPeer(voter.NodeId, new IPEndPoint(IPAddress.Parse(voter.Addresses[0]), _endpoints.Requests.Port));
             try
             {
-                if (await _control.FetchStateAsync(peer, State.Version, cancellationToken) is { } newer)
+                if (await _control.FetchStateAsync(new ControlPeer(nodeId, new IPEndPoint(address, _endpoints.Requests.Port)), State.Version, cancellationToken) is { } newer)
                 {
                     _followed = newer;
+                    _store.Put(FollowedCollection, FollowedKey, newer, ConsensusJsonContext.Default.ClusterState);
                 }
 
                 return;
             }
-            catch (Exception ex) when (ex is IOException or TimeoutException or System.Net.Sockets.SocketException or InvalidDataException)
+            catch (Exception ex) when (ex is IOException or TimeoutException or System.Net.Sockets.SocketException or InvalidDataException or LeaderUnavailableException)
             {
-                LogFollowFailed(_logger, voter.NodeId, ex.Message);
+                LogFollowFailed(_logger, nodeId, ex.Message);
             }
         }
     }

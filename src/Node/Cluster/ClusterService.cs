@@ -115,15 +115,15 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
             JoinResult joined;
             try
             {
-                joined = await JoinClient.JoinAsync(address, token, node.Identity.Id, node.Options.Name, [node.Advertise], cancellationToken);
+                joined = await new JoinClient().JoinAsync(address, token, node.Identity.Id, node.Options.Name, [node.Advertise], cancellationToken);
             }
-            catch (JoinUnreachableException ex)
+            catch (FormatException ex)
             {
-                throw new ClusterException(ClusterErrorKind.Unreachable, ex.Message, ex);
+                throw new ClusterException(ClusterErrorKind.BadRequest, $"'{address}' is not an address: {ex.Message} Give a member's address as HOST, IP or IP:PORT.", ex);
             }
-            catch (JoinRefusedException ex)
+            catch (JoinFailedException ex)
             {
-                throw new ClusterException(ClusterErrorKind.Refused, ex.Message, ex);
+                throw new ClusterException(ex.Failure is JoinFailure.Unreachable or JoinFailure.TimedOut ? ClusterErrorKind.Unreachable : ClusterErrorKind.Refused, ex.Message, ex);
             }
 
             using (joined.Credentials)
@@ -306,7 +306,7 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
         var runtime = new ClusterRuntime(node, store, local, Endpoints, new VoterPlannerOptions(), loggerFactory);
         _runtime = runtime;
         await runtime.StartAsync(seeds, cancellationToken);
-        _joinServer = new JoinServer(Endpoints.Join, runtime.Credentials, new ClusterJoinAuthority(runtime, node), loggerFactory.CreateLogger<JoinServer>());
+        _joinServer = new JoinServer(Endpoints.Join, runtime.Credentials, new ClusterJoinAuthority(runtime), loggerFactory.CreateLogger<JoinServer>());
         _joinServer.Start();
     }
 

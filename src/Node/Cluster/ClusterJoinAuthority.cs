@@ -1,0 +1,66 @@
+using System.Net;
+using Nanobox.Node.Cluster.Consensus;
+using Nanobox.Node.Cluster.Join;
+using Nanobox.Node.Security;
+
+namespace Nanobox.Node.Cluster;
+
+/// <summary>
+/// Decides joins for this member's join port. Only the leader signs: it opens the CA from the
+/// replicated state, checks the request against the current join token, records the new member
+/// through Raft and answers with everything the joiner needs. Any other member sends the joiner on
+/// to the leader's join port.
+/// </summary>
+public sealed class ClusterJoinAuthority(ClusterRuntime runtime) : IJoinAuthority
+{
+    public byte[] CaCertificateDer => runtime.CaCertificate.RawData;
+
+    public async Task<JoinOutcome> AdmitAsync(JoinRequest request, byte[] serverCertificateDer, byte[] serverNonce, CancellationToken cancellationToken)
+    {
+        if (!runtime.IsLeader)
+        {
+            return JoinError.Unavailable();
+        }
+
+        var state = runtime.State;
+        if (state.Ca is null || ClusterSecrets.CurrentToken(runtime.StateKey, state) is not { } token)
+        {
+            return JoinError.Unavailable();
+        }
+
+        using var ca = ClusterSecrets.OpenCa(runtime.StateKey, state.Ca);
+        var (certificate, error) = new JoinAdmission(token, ca).Admit(request, serverCertificateDer, serverNonce, runtime.CurrentRevocations());
+        if (error is not null)
+        {
+            return error;
+        }
+
+        var address = IPAddress.Parse(request.Addresses[0]);
+        var member = new ClusterMember(
+            request.NodeId,
+            request.Name,
+            [.. request.Addresses],
+            MemberRole.Member,
+            DateTimeOffset.UtcNow,
+            new IPEndPoint(address, ClusterPorts.Control).ToString());
+        try
+        {
+            state = await runtime.Consensus.ReplicateAsLeaderAsync(new AddMemberCommand(member), cancellationToken);
+        }
+        catch (ClusterCommandRejectedException ex)
+        {
+            return JoinError.BadRequest(ex.Message);
+        }
+
+        return new JoinResponse(
+            certificate!,
+            ca.Certificate.RawData,
+            runtime.KeyRing.Serialize(),
+            state.Members.Values
+                .Where(m => m.NodeId != request.NodeId)
+                .Select(m => new JoinedMember(m.NodeId, m.Name, m.Addresses[0]))
+                .ToList(),
+            runtime.ClusterId,
+            runtime.StateKey);
+    }
+}
