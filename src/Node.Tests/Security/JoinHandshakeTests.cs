@@ -39,7 +39,7 @@ public sealed class JoinHandshakeTests : IDisposable
         var (issued, error) = _admission.Admit(RoundTrip(request), _server.Certificate.RawData, _serverNonce, RevocationList.Empty);
 
         Assert.Null(error);
-        var response = new JoinResponse(issued!, _ca.Certificate.RawData, new GossipKeyRing([GossipKey.Generate()]).Serialize(), []);
+        var response = new JoinResponse(issued!, _ca.Certificate.RawData, new GossipKeyRing([GossipKey.Generate()]).Serialize(), [], "cluster-a", []);
         using var credentials = applicant.Complete(RoundTrip(response));
         Assert.Equal(_nodeId, credentials.NodeId);
         Assert.True(credentials.Certificate.HasPrivateKey);
@@ -52,9 +52,21 @@ public sealed class JoinHandshakeTests : IDisposable
         using var otherCa = TestPki.NewCa("cluster-a");
         using var applicant = Applicant(JoinToken.Create(otherCa.Certificate.RawData));
 
-        var error = Assert.Throws<JoinRefusedException>(() => applicant.Answer(_admission.Hello(_serverNonce), _server.Certificate));
+        var error = Assert.Throws<JoinFailedException>(() => applicant.Answer(_admission.Hello(_serverNonce), _server.Certificate));
 
+        Assert.Equal(JoinFailure.CaMismatch, error.Failure);
         Assert.Contains("does not match the join token", error.Message);
+    }
+
+    [Fact]
+    public void A_server_speaking_another_protocol_version_is_refused_before_anything_is_sent()
+    {
+        using var applicant = Applicant(_token);
+
+        var error = Assert.Throws<JoinFailedException>(() => applicant.Answer(_admission.Hello(_serverNonce) with { Version = JoinHello.CurrentVersion + 1 }, _server.Certificate));
+
+        Assert.Equal(JoinFailure.Protocol, error.Failure);
+        Assert.Contains("same nanobox version", error.Message);
     }
 
     [Fact]
@@ -64,8 +76,9 @@ public sealed class JoinHandshakeTests : IDisposable
         using var impostor = TestPki.NewNode(otherCa, "server");
         using var applicant = Applicant(_token);
 
-        var error = Assert.Throws<JoinRefusedException>(() => applicant.Answer(_admission.Hello(_serverNonce), impostor.Certificate));
+        var error = Assert.Throws<JoinFailedException>(() => applicant.Answer(_admission.Hello(_serverNonce), impostor.Certificate));
 
+        Assert.Equal(JoinFailure.UntrustedServer, error.Failure);
         Assert.Contains("Nothing was sent", error.Message);
     }
 
@@ -81,7 +94,7 @@ public sealed class JoinHandshakeTests : IDisposable
         Assert.Null(issued);
         Assert.Equal("bad-proof", error!.Code);
         Assert.Contains("nanobox cluster token", error.Message);
-        var refusal = Assert.Throws<JoinRefusedException>(() => applicant.Complete(error));
+        var refusal = Assert.Throws<JoinFailedException>(() => applicant.Complete(error));
         Assert.Contains("bad-proof", refusal.Message);
     }
 
@@ -166,10 +179,13 @@ public sealed class JoinHandshakeTests : IDisposable
         applicant.Answer(_admission.Hello(_serverNonce), _server.Certificate);
         using var otherCa = TestPki.NewCa("cluster-a");
 
-        Assert.Throws<JoinRefusedException>(() => applicant.Complete(new JoinResponse(_server.Certificate.RawData, otherCa.Certificate.RawData, [], [])));
-        Assert.Throws<JoinRefusedException>(() => applicant.Complete(new JoinResponse(_server.Certificate.RawData, _ca.Certificate.RawData, [], [])));
-        Assert.Throws<JoinRefusedException>(() => applicant.Complete(new JoinResponse([1, 2, 3], _ca.Certificate.RawData, [], [])));
-        Assert.Throws<JoinRefusedException>(() => applicant.Complete(_admission.Hello(_serverNonce)));
+        Assert.Throws<JoinFailedException>(() => applicant.Complete(new JoinResponse(_server.Certificate.RawData, otherCa.Certificate.RawData, [], [], "cluster-a", [])));
+        Assert.Throws<JoinFailedException>(() => applicant.Complete(new JoinResponse(_server.Certificate.RawData, _ca.Certificate.RawData, [], [], "cluster-a", [])));
+        Assert.Throws<JoinFailedException>(() => applicant.Complete(new JoinResponse([1, 2, 3], _ca.Certificate.RawData, [], [], "cluster-a", [])));
+        Assert.Throws<JoinFailedException>(() => applicant.Complete(_admission.Hello(_serverNonce)));
+        var (issued, _) = Admit(applicant.Answer(_admission.Hello(_serverNonce), _server.Certificate));
+        var otherCluster = Assert.Throws<JoinFailedException>(() => applicant.Complete(new JoinResponse(issued!, _ca.Certificate.RawData, [], [], "cluster-b", [])));
+        Assert.Equal(JoinFailure.Protocol, otherCluster.Failure);
     }
 
     /// <summary>

@@ -10,9 +10,9 @@ public sealed class JoinWireTests
     {
         JoinMessage[] messages =
         [
-            new JoinHello([1, 2, 3], [4, 5]),
+            new JoinHello(JoinHello.CurrentVersion, [1, 2, 3], [4, 5]),
             new JoinRequest([6], "node1", "web-1", ["10.0.0.7", "fd00::7"], [7, 8], [9]),
-            new JoinResponse([10], [11], [12], [new JoinedMember("node0", "db-1", "10.0.0.2")]),
+            new JoinResponse([10], [11], [12], [new JoinedMember("node0", "db-1", "10.0.0.2")], "cluster-a", [13]),
             JoinError.BadProof(),
         ];
         using var stream = new MemoryStream();
@@ -55,7 +55,7 @@ public sealed class JoinWireTests
     public async Task Every_truncation_of_a_frame_is_refused_cleanly()
     {
         using var whole = new MemoryStream();
-        await JoinWire.WriteAsync(whole, new JoinHello([1, 2, 3], [4, 5]), CancellationToken.None);
+        await JoinWire.WriteAsync(whole, new JoinHello(JoinHello.CurrentVersion, [1, 2, 3], [4, 5]), CancellationToken.None);
         var bytes = whole.ToArray();
 
         for (var length = 0; length < bytes.Length; length++)

@@ -23,7 +23,7 @@ public sealed class JoinAdmission
         _nodeLifetime = nodeLifetime;
     }
 
-    public JoinHello Hello(byte[] serverNonce) => new(serverNonce, _ca.Certificate.RawData);
+    public JoinHello Hello(byte[] serverNonce) => new(JoinHello.CurrentVersion, serverNonce, _ca.Certificate.RawData);
 
     /// <param name="serverCertificateDer">The certificate this server presented in the TLS handshake the request came over.</param>
     /// <returns>The issued certificate (DER), or the refusal to send back.</returns>

@@ -4,9 +4,6 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace Nanobox.Node.Security;
 
-/// <summary>The join was refused, by this node (the server is not the token's cluster) or by the server.</summary>
-public sealed class JoinRefusedException(string message, Exception? inner = null) : Exception(message, inner);
-
 /// <summary>
 /// The joiner's side of the handshake, without sockets: pins the CA by the token's digest before
 /// anything is sent, answers with a proof and a certificate request for a key that never leaves
@@ -32,12 +29,17 @@ public sealed class JoinApplicant : IDisposable
     }
 
     /// <param name="serverCertificate">The certificate the server presented in TLS.</param>
-    /// <exception cref="JoinRefusedException">The server's CA is not the token's, or its certificate is not from that CA.</exception>
+    /// <exception cref="JoinFailedException">The server speaks another protocol version, its CA is not the token's, or its certificate is not from that CA.</exception>
     public JoinRequest Answer(JoinHello hello, X509Certificate2 serverCertificate)
     {
+        if (hello.Version != JoinHello.CurrentVersion)
+        {
+            throw new JoinFailedException(JoinFailure.Protocol, $"It speaks join protocol version {hello.Version}, this node version {JoinHello.CurrentVersion}: run the same nanobox version on both. Nothing was sent.");
+        }
+
         if (!_token.MatchesCa(hello.CaCertificate))
         {
-            throw new JoinRefusedException("The server's cluster CA does not match the join token: the token is for another cluster, or something is intercepting the connection. Nothing was sent.");
+            throw new JoinFailedException(JoinFailure.CaMismatch, "Its CA does not match the join token's digest: the token is for another cluster or was mistyped (or something is intercepting the connection). Nothing was sent.");
         }
 
         _ca?.Dispose();
@@ -45,7 +47,7 @@ public sealed class JoinApplicant : IDisposable
         var check = Validator(_ca).Validate(serverCertificate, RevocationList.Empty);
         if (!check.IsAccepted)
         {
-            throw new JoinRefusedException($"The server's certificate was refused: {check.Detail}. Nothing was sent.");
+            throw new JoinFailedException(JoinFailure.UntrustedServer, $"Its certificate was refused: {check.Detail}. Nothing was sent.");
         }
 
         var clientNonce = JoinProof.NewNonce();
@@ -53,17 +55,18 @@ public sealed class JoinApplicant : IDisposable
         return new JoinRequest(clientNonce, _nodeId, _name, _addresses.Select(a => a.ToString()).ToList(), _certificateRequest, proof);
     }
 
-    /// <exception cref="JoinRefusedException">The server refused, or its answer is not a certificate for this node from the pinned CA.</exception>
+    /// <exception cref="JoinFailedException">The server refused, or its answer is not a certificate for this node from the pinned CA.</exception>
     public NodeCredentials Complete(JoinMessage reply)
     {
         if (reply is JoinError error)
         {
-            throw new JoinRefusedException($"The cluster refused to admit this node ({error.Code}): {error.Message}");
+            throw new JoinFailedException(JoinFailure.Refused, $"It refused to admit this node ({error.Code}): {error.Message}", errorCode: error.Code);
         }
 
-        if (_ca is null || reply is not JoinResponse response || !response.CaCertificate.AsSpan().SequenceEqual(_ca.RawData))
+        if (_ca is null || reply is not JoinResponse response || !response.CaCertificate.AsSpan().SequenceEqual(_ca.RawData)
+            || response.ClusterId != CertificateNames.Read(_ca).ClusterId)
         {
-            throw new JoinRefusedException("The server answered out of turn or with another CA than it announced.");
+            throw new JoinFailedException(JoinFailure.Protocol, "It answered out of turn, or for another CA or cluster than it announced.");
         }
 
         try
@@ -76,11 +79,11 @@ public sealed class JoinApplicant : IDisposable
             }
 
             credentials.Dispose();
-            throw new JoinRefusedException($"The certificate the cluster issued is unusable: {check.Detail}.");
+            throw new JoinFailedException(JoinFailure.Protocol, $"The certificate it issued is unusable: {check.Detail}.");
         }
         catch (CryptographicException failure)
         {
-            throw new JoinRefusedException("The certificate the cluster issued is malformed or not for this node's key.", failure);
+            throw new JoinFailedException(JoinFailure.Protocol, "The certificate it issued is malformed or not for this node's key.", failure);
         }
     }
 

@@ -15,7 +15,11 @@ namespace Nanobox.Node.Security;
 public abstract record JoinMessage;
 
 /// <summary>The server's nonce and the CA the joiner compares with its token's digest before it sends anything.</summary>
-public sealed record JoinHello(byte[] ServerNonce, byte[] CaCertificate) : JoinMessage;
+/// <param name="Version">The join protocol the server speaks; the joiner refuses any other before it sends anything.</param>
+public sealed record JoinHello(int Version, byte[] ServerNonce, byte[] CaCertificate) : JoinMessage
+{
+    public const int CurrentVersion = 1;
+}
 
 /// <param name="CertificateRequest">PKCS#10, signed by the joiner's new key.</param>
 /// <param name="Proof">See <see cref="JoinProof"/>.</param>
@@ -28,11 +32,15 @@ public sealed record JoinRequest(
     byte[] Proof) : JoinMessage;
 
 /// <param name="GossipKeys">A serialized <see cref="GossipKeyRing"/>.</param>
+/// <param name="ClusterId">The cluster's id, as in the CA's subject.</param>
+/// <param name="ClusterSecrets">Opaque to the handshake: what the cluster layer hands a new member (the state key, ...); may be empty.</param>
 public sealed record JoinResponse(
     byte[] NodeCertificate,
     byte[] CaCertificate,
     byte[] GossipKeys,
-    IReadOnlyList<JoinedMember> Members) : JoinMessage;
+    IReadOnlyList<JoinedMember> Members,
+    string ClusterId,
+    byte[] ClusterSecrets) : JoinMessage;
 
 public sealed record JoinedMember(string Id, string Name, string Address);
 
@@ -44,6 +52,9 @@ public sealed record JoinError(string Code, string Message) : JoinMessage
 
     public static JoinError Revoked(string nodeId) => new("revoked",
         $"Node {nodeId} was removed from the cluster and cannot rejoin with that id. Delete this node's data directory so it starts as a new node, then join again.");
+
+    public static JoinError Unavailable() => new("unavailable",
+        "The cluster cannot admit nodes right now (no leader reachable, or it is shutting down). Try again in a minute.");
 
     public static JoinError BadRequest(string detail) => new("bad-request",
         $"The join request was refused: {detail}. Check that both nodes run the same nanobox version.");
