@@ -19,7 +19,9 @@ public sealed class ClusterJoinAuthority(ClusterRuntime runtime) : IJoinAuthorit
     {
         if (!runtime.IsLeader)
         {
-            return JoinError.Unavailable();
+            return runtime.LeaderId is { } leaderId && runtime.State.Members.TryGetValue(leaderId, out var leader)
+                ? JoinError.NotLeader(new IPEndPoint(IPAddress.Parse(leader.Addresses[0]), ClusterPorts.Join).ToString())
+                : JoinError.Unavailable();
         }
 
         var state = runtime.State;

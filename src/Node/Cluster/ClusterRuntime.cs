@@ -175,7 +175,7 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
     private async Task RunAsync(CancellationToken cancellationToken)
     {
         using var timer = new PeriodicTimer(TickInterval);
-        while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+        while (await WaitForTickAsync(timer, cancellationToken).ConfigureAwait(false))
         {
             try
             {
@@ -198,6 +198,18 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
             {
                 LogTickFailed(_logger, ex.Message);
             }
+        }
+    }
+
+    private static async Task<bool> WaitForTickAsync(PeriodicTimer timer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 

@@ -51,7 +51,8 @@ public static class ClusterSecrets
         return JoinToken.FromSecret(caCertificate.RawData, secret);
     }
 
-    public static string Digest(JoinToken token) => Base32.Encode(System.Security.Cryptography.SHA256.HashData(token.Secret));
+    /// <summary>What the state records of the join secret: enough to tell tokens apart, nothing to admit with.</summary>
+    public static string Digest(JoinToken token) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(token.Secret));
 }
 
 public sealed record JoinSecretSection(byte[] SealedSecret);

@@ -60,7 +60,7 @@ public sealed class JoinApplicant : IDisposable
     {
         if (reply is JoinError error)
         {
-            throw new JoinFailedException(JoinFailure.Refused, $"It refused to admit this node ({error.Code}): {error.Message}", errorCode: error.Code);
+            throw new JoinFailedException(JoinFailure.Refused, $"It refused to admit this node ({error.Code}): {error.Message}", errorCode: error.Code) { Leader = error.Leader };
         }
 
         if (_ca is null || reply is not JoinResponse response || !response.CaCertificate.AsSpan().SequenceEqual(_ca.RawData)

@@ -29,4 +29,7 @@ public sealed class JoinFailedException(JoinFailure failure, string message, Exc
     public JoinFailure Failure { get; } = failure;
 
     public string? ErrorCode { get; } = errorCode;
+
+    /// <summary>With <see cref="JoinError.NotLeaderCode"/>: where the leader takes joins.</summary>
+    public string? Leader { get; init; }
 }

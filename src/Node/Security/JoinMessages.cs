@@ -45,8 +45,15 @@ public sealed record JoinResponse(
 public sealed record JoinedMember(string Id, string Name, string Address);
 
 /// <summary>A refusal: a stable code for programs, a message a person can act on.</summary>
-public sealed record JoinError(string Code, string Message) : JoinMessage
+/// <param name="Leader">With code "not-leader": the leader's join address, where the joiner asks again.</param>
+public sealed record JoinError(string Code, string Message, string? Leader = null) : JoinMessage
 {
+    public const string NotLeaderCode = "not-leader";
+
+    /// <summary>Only the leader signs certificates: a member that is not the leader sends the joiner on to it.</summary>
+    public static JoinError NotLeader(string leaderJoinAddress) => new(NotLeaderCode,
+        $"This member is not the cluster's leader; the leader at {leaderJoinAddress} admits joins.", leaderJoinAddress);
+
     public static JoinError BadProof() => new("bad-proof",
         "The join token is wrong or has been rotated. Get the current one with `nanobox cluster token` on a member.");
 

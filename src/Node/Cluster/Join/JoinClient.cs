@@ -33,8 +33,18 @@ public sealed class JoinClient(TimeSpan? connectTimeout = null, TimeSpan? timeou
         var target = JoinAddress.Parse(address);
         try
         {
-            return await Deadline.RunAsync(_timeout, "the join did not finish",
-                deadline => JoinAtAsync(target, new JoinApplicant(token, nodeId, name, addresses), deadline), cancellationToken).ConfigureAwait(false);
+            return await Deadline.RunAsync(_timeout, "the join did not finish", async deadline =>
+            {
+                try
+                {
+                    return await JoinAtAsync(target, new JoinApplicant(token, nodeId, name, addresses), deadline).ConfigureAwait(false);
+                }
+                catch (JoinFailedException redirect) when (redirect.ErrorCode == JoinError.NotLeaderCode && redirect.Leader is { } leader)
+                {
+                    // Only the leader signs: ask it, once, with a fresh handshake (the proof is bound to the server it answers).
+                    return await JoinAtAsync(JoinAddress.Parse(leader), new JoinApplicant(token, nodeId, name, addresses), deadline).ConfigureAwait(false);
+                }
+            }, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException late)
         {
