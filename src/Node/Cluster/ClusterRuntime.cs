@@ -92,11 +92,19 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
 
     public bool IsLeader => Consensus.IsLeader;
 
-    /// <summary>The leader's node id, when one is known.</summary>
+    /// <summary>
+    /// The leader's node id, when one is known: from Raft on a voter, from gossip on a non-voter (which
+    /// is outside the Raft configuration; the leader announces itself in its gossip role).
+    /// </summary>
     public string? LeaderId =>
         Consensus.Leader is { } leader
             ? State.Members.Values.FirstOrDefault(m => SameEndpoint(m.RaftEndpoint, leader))?.NodeId
-            : null;
+            : IsVoter(_node.Identity.Id)
+                ? null
+                : Gossip?.Members().FirstOrDefault(m => m.Meta.Role == LeaderRole && m.State == MemberState.Alive)?.Id;
+
+    private const string LeaderRole = "leader";
+    private const string VoterRole = "voter";
 
     public async Task StartAsync(IEnumerable<IPEndPoint> seeds, CancellationToken cancellationToken)
     {
@@ -144,7 +152,7 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
         [_node.Advertise],
         _endpoints.Gossip.Port,
         _endpoints.Control.Port,
-        State.Members.TryGetValue(_node.Identity.Id, out var self) && self.Role == MemberRole.Voter ? "voter" : "member",
+        IsLeader ? LeaderRole : IsVoter(_node.Identity.Id) ? VoterRole : "member",
         BuildInfo.Version,
         new Dictionary<string, string>());
 
@@ -272,7 +280,7 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
     private async Task FollowStateAsync(CancellationToken cancellationToken)
     {
         var voters = State.Voters.Select(v => (v.NodeId, Address: IPAddress.Parse(v.Addresses[0])))
-            .Concat((Gossip?.Members() ?? []).Where(m => m.Meta.Role == "voter" && m.State == MemberState.Alive).Select(m => (NodeId: m.Id, Address: m.Meta.Addresses[0])))
+            .Concat((Gossip?.Members() ?? []).Where(m => m.Meta.Role is VoterRole or LeaderRole && m.State == MemberState.Alive).Select(m => (NodeId: m.Id, Address: m.Meta.Addresses[0])))
             .Where(v => v.NodeId != _node.Identity.Id)
             .DistinctBy(v => v.NodeId)
             .OrderBy(_ => Random.Shared.Next());
@@ -310,12 +318,12 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
             await _loop.ConfigureAwait(false);
         }
 
+        // The memberlist owns its transport and disposes it; a transport bound before the memberlist existed is ours.
         if (Gossip is not null)
         {
             await Gossip.DisposeAsync();
         }
-
-        if (_transport is not null)
+        else if (_transport is not null)
         {
             await _transport.DisposeAsync();
         }

@@ -30,6 +30,8 @@ public sealed partial class UdpTcpGossipTransport : IGossipTransport
         LocalEndpoint = (IPEndPoint)udp.LocalEndPoint!;
     }
 
+    private int _disposed;
+
     public IPEndPoint LocalEndpoint { get; }
 
     /// <summary>Binds UDP and TCP on <paramref name="endpoint"/>; throws <see cref="SocketException"/> if the port is taken.</summary>
@@ -95,6 +97,11 @@ public sealed partial class UdpTcpGossipTransport : IGossipTransport
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         _udp.Dispose();
         _tcp.Dispose();
