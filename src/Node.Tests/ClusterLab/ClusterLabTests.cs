@@ -12,9 +12,7 @@ public sealed class FourHostLab() : LabFixture(new LabOptions { Hosts = 4 });
 [Trait("Category", "Lab")]
 public sealed class ClusterLabTests(FourHostLab fixture) : IClassFixture<FourHostLab>
 {
-    private static readonly TimeSpan Converge = TimeSpan.FromSeconds(20);
-
-    private Lab Lab => fixture.Lab;
+        private Lab Lab => fixture.Lab;
 
     [Fact]
     public async Task Nodes_form_a_cluster_fail_over_and_keep_it_across_restarts()
@@ -32,7 +30,7 @@ public sealed class ClusterLabTests(FourHostLab fixture) : IClassFixture<FourHos
         (await h2.NanoboxAsync("cluster", "join", $"{h1.Address}", "--token", token)).EnsureSuccess();
         (await h3.NanoboxAsync("cluster", "join", $"{h1.Address}:7948", "--token", token)).EnsureSuccess();
 
-        var members = await EventuallyAsync(() => AgreedMembersAsync([h1, h2, h3], expected: 3, voters: 3));
+        var members = await ClusterProbe.EventuallyAsync(() => ClusterProbe.AgreedMembersAsync([h1, h2, h3], expected: 3, voters: 3), Lab.Hosts);
         Assert.All(members, m => Assert.Equal("alive", m.GetProperty("state").GetString()));
         var leader = Lab.Hosts.Single(h => h.Name == members.Single(m => m.GetProperty("leader").GetBoolean()).GetProperty("name").GetString());
         var status = JsonDocument.Parse((await h2.NanoboxAsync("status", "--json")).EnsureSuccess().Stdout).RootElement.GetProperty("cluster");
@@ -42,22 +40,22 @@ public sealed class ClusterLabTests(FourHostLab fixture) : IClassFixture<FourHos
         // kill -9 the leader: the other two elect a new one, which signs a new node's certificate.
         await leader.Node.KillAsync();
         var survivors = new[] { h1, h2, h3 }.Where(h => h != leader).ToArray();
-        await EventuallyAsync(async () =>
+        await ClusterProbe.EventuallyAsync(async () =>
         {
-            var rows = await MembersAsync(survivors[0]);
+            var rows = await ClusterProbe.MembersAsync(survivors[0]);
             var newLeader = rows.SingleOrDefault(r => r.GetProperty("leader").GetBoolean());
             return newLeader.ValueKind != JsonValueKind.Undefined && newLeader.GetProperty("name").GetString() != leader.Name ? rows : null;
         });
         (await h4.NanoboxAsync("cluster", "join", $"{survivors[0].Address}", "--token", token)).EnsureSuccess();
-        await EventuallyAsync(async () => await MembersAsync(h4) is { Count: 4 } rows ? rows : null);
+        await ClusterProbe.EventuallyAsync(async () => await ClusterProbe.MembersAsync(h4) is { Count: 4 } rows ? rows : null);
 
         // The dead leader comes back and everyone converges on four members.
         await leader.Node.StartAsync();
         await leader.Node.WaitReadyAsync();
-        await EventuallyAsync(() => AgreedMembersAsync([h1, h2, h3, h4], expected: 4, voters: 3));
+        await ClusterProbe.EventuallyAsync(() => ClusterProbe.AgreedMembersAsync([h1, h2, h3, h4], expected: 4, voters: 3), Lab.Hosts);
 
         // Stop every node and start them again: same cluster, same CA, same members.
-        var before = await MembersAsync(h1);
+        var before = await ClusterProbe.MembersAsync(h1);
         foreach (var host in new[] { h1, h2, h3, h4 })
         {
             Assert.Equal(0, (await host.Node.StopAsync()).ExitCode);
@@ -68,67 +66,82 @@ public sealed class ClusterLabTests(FourHostLab fixture) : IClassFixture<FourHos
             await host.Node.StartAsync();
         }
 
-        var after = await EventuallyAsync(() => AgreedMembersAsync([h1, h2, h3, h4], expected: 4, voters: 3));
-        Assert.Equal(Ids(before), Ids(after));
+        var after = await ClusterProbe.EventuallyAsync(() => ClusterProbe.AgreedMembersAsync([h1, h2, h3, h4], expected: 4, voters: 3), Lab.Hosts);
+        Assert.Equal(ClusterProbe.Ids(before), ClusterProbe.Ids(after));
         var restartedStatus = JsonDocument.Parse((await h3.NanoboxAsync("status", "--json")).EnsureSuccess().Stdout).RootElement.GetProperty("cluster");
         Assert.Equal(clusterId, restartedStatus.GetProperty("id").GetString());
         var sameToken = JsonDocument.Parse((await h4.NanoboxAsync("cluster", "token", "--json")).EnsureSuccess().Stdout).RootElement.GetProperty("token").GetString();
         Assert.Equal(token, sameToken);
     }
+}
 
-    private static IEnumerable<string> Ids(IReadOnlyList<JsonElement> rows) => rows.Select(r => r.GetProperty("id").GetString()!).Order();
-
-    private static async Task<IReadOnlyList<JsonElement>> MembersAsync(LabHost host)
+/// <summary>Joins that must fail do so with a clear error and leave the node standalone.</summary>
+[Trait("Category", "Lab")]
+public sealed class ClusterJoinErrorLabTests(ThreeHostLab fixture) : IClassFixture<ThreeHostLab>
+{
+    [Fact]
+    public async Task Bad_joins_fail_clearly_and_leave_nothing_behind()
     {
-        var result = await host.NanoboxAsync("members", "--json");
-        return result.ExitCode == 0 ? JsonDocument.Parse(result.Stdout).RootElement.EnumerateArray().ToList() : [];
+        var (h1, h2) = (fixture.Lab.Hosts[0], fixture.Lab.Hosts[1]);
+        var token = await ClusterProbe.FormAsync(h1);
+        var parts = token.Split('-');
+        var wrongSecret = $"{parts[0]}-{parts[1]}-{new string('a', parts[2].Length)}";
+        var wrongDigest = $"{parts[0]}-{new string('a', parts[1].Length)}-{parts[2]}";
+
+        await AssertJoinFailsAsync(h2, h1.Address.ToString(), wrongSecret, "wrong or has been rotated");
+        await AssertJoinFailsAsync(h2, h1.Address.ToString(), wrongDigest, "does not match the join token's digest");
+        await AssertJoinFailsAsync(h2, "198.18.0.99", token, "No connection");
+        await AssertJoinFailsAsync(h2, h1.Address.ToString(), "NBX1-nonsense", "not valid");
+
+        (await h2.NanoboxAsync("cluster", "join", h1.Address.ToString(), "--token", token)).EnsureSuccess();
+        await AssertJoinFailsAsync(h2, h1.Address.ToString(), token, "already in cluster");
+        await AssertJoinFailsAsync(h1, h2.Address.ToString(), token, "already in cluster");
     }
 
-    /// <summary>The members list when every host reports the same ids, all alive, the same leader and voter count; else null.</summary>
-    private static async Task<IReadOnlyList<JsonElement>?> AgreedMembersAsync(LabHost[] hosts, int expected, int voters)
+    private static async Task AssertJoinFailsAsync(LabHost host, string address, string token, string expected)
     {
-        IReadOnlyList<JsonElement>? first = null;
-        foreach (var host in hosts)
-        {
-            var rows = await MembersAsync(host);
-            if (rows.Count != expected
-                || rows.Any(r => r.GetProperty("state").GetString() != "alive")
-                || rows.Count(r => r.GetProperty("leader").GetBoolean()) != 1
-                || rows.Count(r => r.GetProperty("role").GetString() == "voter") != voters)
-            {
-                return null;
-            }
+        var statusBefore = await ClusterProbe.ClusterStatusAsync(host);
 
-            if (first is not null && (!Ids(first).SequenceEqual(Ids(rows)) || Leader(first) != Leader(rows)))
-            {
-                return null;
-            }
+        var result = await host.NanoboxAsync("cluster", "join", address, "--token", token);
 
-            first ??= rows;
-        }
-
-        return first;
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(expected, result.Stderr);
+        Assert.DoesNotContain(token.Split('-').Last(), result.Stderr + host.ReadLog());
+        var statusAfter = await ClusterProbe.ClusterStatusAsync(host);
+        Assert.Equal(statusBefore?.GetProperty("id").GetString(), statusAfter?.GetProperty("id").GetString());
     }
+}
 
-    private static string? Leader(IReadOnlyList<JsonElement> rows) =>
-        rows.Single(r => r.GetProperty("leader").GetBoolean()).GetProperty("id").GetString();
-
-    private static async Task<T> EventuallyAsync<T>(Func<Task<T?>> probe)
+/// <summary>A leader cut off from the others: the minority refuses writes, the majority goes on, and they converge after healing.</summary>
+[Trait("Category", "Lab")]
+public sealed class ClusterPartitionLabTests(ThreeHostLab fixture) : IClassFixture<ThreeHostLab>
+{
+    [Fact]
+    public async Task The_minority_refuses_writes_while_the_majority_goes_on_then_they_converge()
     {
-        var deadline = DateTime.UtcNow + Converge;
-        while (true)
+        var hosts = fixture.Lab.Hosts.ToArray();
+        await ClusterProbe.FormAsync(hosts[0], hosts[1], hosts[2]);
+        var members = await ClusterProbe.MembersAsync(hosts[0]);
+        var leaderName = members.Single(m => m.GetProperty("leader").GetBoolean()).GetProperty("name").GetString();
+        var leader = hosts.Single(h => h.Name == leaderName);
+        var majority = hosts.Where(h => h != leader).ToArray();
+
+        await fixture.Lab.IsolateAsync(leader);
+
+        var refused = await leader.NanoboxAsync("cluster", "token", "--rotate");
+        Assert.Equal(1, refused.ExitCode);
+        Assert.True(refused.Stderr.Contains("majority"), refused.ToString());
+        (await leader.NanoboxAsync("members")).EnsureSuccess();
+
+        var rotated = JsonDocument.Parse((await majority[0].NanoboxAsync("cluster", "token", "--rotate", "--json")).EnsureSuccess().Stdout)
+            .RootElement.GetProperty("token").GetString();
+
+        await fixture.Lab.RejoinAsync(leader);
+        await ClusterProbe.EventuallyAsync(() => ClusterProbe.AgreedMembersAsync(hosts, expected: 3, voters: 3), hosts);
+        await ClusterProbe.EventuallyAsync(async () =>
         {
-            if (await probe() is { } value)
-            {
-                return value;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"the cluster did not converge within {Converge.TotalSeconds} s");
-            }
-
-            await Task.Delay(250);
-        }
+            var seen = JsonDocument.Parse((await leader.NanoboxAsync("cluster", "token", "--json")).EnsureSuccess().Stdout).RootElement.GetProperty("token").GetString();
+            return seen == rotated ? seen : null;
+        });
     }
 }

@@ -238,6 +238,11 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
         {
             throw new ClusterException(ClusterErrorKind.Conflict, ex.Message, ex);
         }
+        catch (WriteOutcomeUnknownException ex)
+        {
+            throw new ClusterException(ClusterErrorKind.NoQuorum,
+                $"The change could not be confirmed by a majority of voters and may or may not apply ({ex.Message}). Check `nanobox members` and try again.", ex);
+        }
     }
 
     private string JoinCommand(JoinToken token) =>
