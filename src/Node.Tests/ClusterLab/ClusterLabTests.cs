@@ -145,3 +145,34 @@ public sealed class ClusterPartitionLabTests(ThreeHostLab fixture) : IClassFixtu
         });
     }
 }
+
+/// <summary>`cluster remove`: the member is revoked everywhere and refused from then on.</summary>
+[Trait("Category", "Lab")]
+public sealed class ClusterRemoveLabTests(FourHostLab fixture) : IClassFixture<FourHostLab>
+{
+    [Fact]
+    public async Task A_removed_member_is_revoked_everywhere_and_refused()
+    {
+        var hosts = fixture.Lab.Hosts.ToArray();
+        var (h1, h2, h3, h4) = (hosts[0], hosts[1], hosts[2], hosts[3]);
+        await ClusterProbe.FormAsync(h1, h2, h3, h4);
+
+        // A non-voter, removed through a member that need not be the leader.
+        var removed = await h2.NanoboxAsync("cluster", "remove", h4.Name);
+        Assert.True(removed.ExitCode == 0, removed.ToString());
+        await ClusterProbe.EventuallyAsync(() => ClusterProbe.AgreedMembersAsync([h1, h2, h3], expected: 3, voters: 3), hosts);
+
+        // Its certificate is refused at once: a write it sends to the leader is turned away.
+        var refused = await h4.NanoboxAsync("cluster", "token", "--rotate");
+        Assert.Equal(1, refused.ExitCode);
+
+        // A voter: it leaves the Raft configuration first, then the member list.
+        Assert.True((await h1.NanoboxAsync("cluster", "remove", h3.Name)).ExitCode == 0);
+        await ClusterProbe.EventuallyAsync(() => ClusterProbe.AgreedMembersAsync([h1, h2], expected: 2, voters: 2), hosts);
+        (await h2.NanoboxAsync("cluster", "token", "--rotate")).EnsureSuccess();
+
+        var self = await h1.NanoboxAsync("cluster", "remove", h1.Name);
+        Assert.Equal(1, self.ExitCode);
+        Assert.Contains("cannot remove itself", self.Stderr);
+    }
+}

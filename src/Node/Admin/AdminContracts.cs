@@ -21,6 +21,9 @@ public sealed record ClusterStatus(string Id, string? Leader, int Members, int V
 /// <summary>POST /v1/cluster/join. The token travels in the body, never in a URL.</summary>
 public sealed record ClusterJoinRequest(string Address, string Token);
 
+/// <summary>POST /v1/cluster/remove: a member's id or name.</summary>
+public sealed record ClusterRemoveRequest(string Node);
+
 public sealed record ClusterInitResponse(string ClusterId, string Token, string JoinCommand);
 
 public sealed record ClusterJoinResponse(string ClusterId, int Members);
@@ -37,6 +40,8 @@ public sealed record ProblemResponse(string Type, string Title, int Status, stri
 [JsonSerializable(typeof(StatusResponse))]
 [JsonSerializable(typeof(ProblemResponse))]
 [JsonSerializable(typeof(ClusterJoinRequest))]
+[JsonSerializable(typeof(ClusterRemoveRequest))]
+[JsonSerializable(typeof(MemberResponse))]
 [JsonSerializable(typeof(ClusterInitResponse))]
 [JsonSerializable(typeof(ClusterJoinResponse))]
 [JsonSerializable(typeof(ClusterTokenResponse))]

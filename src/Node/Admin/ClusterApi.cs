@@ -22,6 +22,9 @@ public static class ClusterApi
         v1.MapPost("/cluster/token/rotate", (ClusterService cluster, CancellationToken ct) =>
             Run(async () => Results.Json(await cluster.TokenAsync(rotate: true, ct), AdminJsonContext.Default.ClusterTokenResponse)));
 
+        v1.MapPost("/cluster/remove", (ClusterRemoveRequest request, ClusterService cluster, CancellationToken ct) =>
+            Run(async () => Results.Json(await cluster.RemoveAsync(request.Node, ct), AdminJsonContext.Default.MemberResponse)));
+
         v1.MapGet("/members", (ClusterService cluster) =>
             Run(() => Task.FromResult(Results.Json(cluster.Members(), AdminJsonContext.Default.IReadOnlyListMemberResponse))));
     }

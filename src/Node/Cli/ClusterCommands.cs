@@ -14,6 +14,7 @@ public static class ClusterCommands
         cluster.Subcommands.Add(Init());
         cluster.Subcommands.Add(Join());
         cluster.Subcommands.Add(Token());
+        cluster.Subcommands.Add(Remove());
         return cluster;
     }
 
@@ -72,6 +73,26 @@ public static class ClusterCommands
                 ? await client.PostAsync("/v1/cluster/token/rotate", AdminJsonContext.Default.ClusterTokenResponse, ct)
                 : await client.GetAsync("/v1/cluster/token", AdminJsonContext.Default.ClusterTokenResponse, ct);
             await parse.InvocationConfiguration.Output.WriteLineAsync(parse.GetValue(json) ? raw : $"{token.Token}\n\nJoin a node with:\n  {token.JoinCommand}");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command Remove()
+    {
+        var socket = ClientOptions.Socket();
+        var json = ClientOptions.Json();
+        var target = new Argument<string>("NODE") { Description = "The member's id or name (see `nanobox members`)." };
+        var command = new Command("remove", "Remove a member and revoke its certificate: every member refuses it from then on, and it cannot rejoin with its identity.") { target, socket, json };
+        command.SetAction((parse, ct) => ClientOptions.RunAsync(parse, socket, async client =>
+        {
+            var (removed, raw) = await client.PostAsync(
+                "/v1/cluster/remove",
+                new ClusterRemoveRequest(parse.GetValue(target)!),
+                AdminJsonContext.Default.ClusterRemoveRequest,
+                AdminJsonContext.Default.MemberResponse,
+                ct);
+            await parse.InvocationConfiguration.Output.WriteLineAsync(parse.GetValue(json) ? raw : $"Removed {removed.Name} ({removed.Id}); its certificate is revoked.");
             return 0;
         }));
         return command;

@@ -189,7 +189,10 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
             {
                 if (IsLeader)
                 {
-                    await ReconcileVotersAsync(cancellationToken);
+                    if (!await CarryOutRemovalAsync(cancellationToken))
+                    {
+                        await ReconcileVotersAsync(cancellationToken);
+                    }
                 }
                 else if (!IsVoter(_node.Identity.Id))
                 {
@@ -258,6 +261,37 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
 
                 break;
         }
+    }
+
+    /// <summary>The leader removes one member an operator asked to remove; returns whether there was one.</summary>
+    private async Task<bool> CarryOutRemovalAsync(CancellationToken cancellationToken)
+    {
+        var state = State;
+        var nodeId = MemberRemovals.Pending(state).FirstOrDefault();
+        if (nodeId is null)
+        {
+            return false;
+        }
+
+        if (state.Members.TryGetValue(nodeId, out var member))
+        {
+            if (member.Role == MemberRole.Voter)
+            {
+                LogVoterChange(_logger, "removing", nodeId);
+                if (!await Consensus.RemoveVoterAsync(RaftEndpoint(member), cancellationToken))
+                {
+                    return true;
+                }
+
+                state = await Consensus.ReplicateAsync(new SetVotersCommand([.. state.Voters.Select(v => v.NodeId).Where(v => v != nodeId).Order()]), cancellationToken);
+            }
+
+            state = await Consensus.ReplicateAsync(new RemoveMemberCommand(nodeId, [], DateTimeOffset.UtcNow, "removed by an operator"), cancellationToken);
+            LogRemoved(_logger, member.Name, nodeId);
+        }
+
+        await Consensus.ReplicateAsync(MemberRemovals.Without(state, nodeId), cancellationToken);
+        return true;
     }
 
     private MemberHealth Health(ClusterMember member, DateTimeOffset now)
@@ -348,6 +382,9 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Voters: {Action} {NodeId}")]
     private static partial void LogVoterChange(ILogger logger, string action, string nodeId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Removed member {Name} ({NodeId}); its certificate is revoked")]
+    private static partial void LogRemoved(ILogger logger, string name, string nodeId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Could not fetch the state from voter {NodeId}: {Reason}")]
     private static partial void LogFollowFailed(ILogger logger, string nodeId, string reason);

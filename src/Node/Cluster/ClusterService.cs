@@ -173,6 +173,44 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
         return new ClusterTokenResponse(current.Reveal(), JoinCommand(current));
     }
 
+    /// <summary>How long `cluster remove` waits for the leader to carry the removal out.</summary>
+    private static readonly TimeSpan RemovalTimeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>`nanobox cluster remove NODE`: revokes a member (by id or name); the leader carries it out.</summary>
+    public async Task<MemberResponse> RemoveAsync(string nodeRef, CancellationToken cancellationToken)
+    {
+        var runtime = RequireMember();
+        var matches = runtime.State.Members.Values.Where(m => m.NodeId == nodeRef || m.Name == nodeRef).ToList();
+        var member = matches.Count switch
+        {
+            0 => throw new ClusterException(ClusterErrorKind.BadRequest, $"No member is called '{nodeRef}'. `nanobox members` lists their names and ids."),
+            1 => matches[0],
+            _ => throw new ClusterException(ClusterErrorKind.BadRequest, $"Several members are called '{nodeRef}' ({string.Join(", ", matches.Select(m => m.NodeId))}); give the id."),
+        };
+        if (member.NodeId == node.Identity.Id)
+        {
+            throw new ClusterException(ClusterErrorKind.Conflict, "A node cannot remove itself: run `nanobox cluster remove` on another member.");
+        }
+
+        await ReplicateAsync(runtime, MemberRemovals.With(runtime.State, member.NodeId), cancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(RemovalTimeout);
+        try
+        {
+            while (!runtime.State.Revocations.ContainsKey(member.NodeId))
+            {
+                await Task.Delay(100, timeout.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new ClusterException(ClusterErrorKind.NoQuorum, $"The removal of {member.Name} is recorded but the leader has not carried it out within {RemovalTimeout.TotalSeconds:0} s; it will when it can. Check `nanobox members`.");
+        }
+
+        LogRemovalRequested(_logger, member.Name, member.NodeId);
+        return new MemberResponse(member.NodeId, member.Name, member.Addresses.FirstOrDefault() ?? "", "removed", member.Role == MemberRole.Voter ? "voter" : "member", false, "");
+    }
+
     /// <summary>`nanobox members`: every member in the replicated state, with what gossip says of it.</summary>
     public IReadOnlyList<MemberResponse> Members()
     {
@@ -344,6 +382,9 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Join token rotated; the old token no longer admits nodes")]
     private static partial void LogRotated(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Member {Name} ({NodeId}) removed and revoked")]
+    private static partial void LogRemovalRequested(ILogger logger, string name, string nodeId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster setup failed and was undone: {Reason}")]
     private static partial void LogRolledBack(ILogger logger, string reason);
