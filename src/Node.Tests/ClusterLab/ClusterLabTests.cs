@@ -176,3 +176,50 @@ public sealed class ClusterRemoveLabTests(FourHostLab fixture) : IClassFixture<F
         Assert.Contains("cannot remove itself", self.Stderr);
     }
 }
+
+/// <summary>Node certificates renew themselves before they expire, through the leader, without breaking the cluster.</summary>
+[Trait("Category", "Lab")]
+public sealed class ClusterRenewalLabTests(ThreeHostLab fixture) : IClassFixture<ThreeHostLab>
+{
+    [Fact]
+    public async Task Certificates_are_renewed_at_50_to_80_percent_of_their_life()
+    {
+        var hosts = fixture.Lab.Hosts.ToArray();
+        var shortLived = new Dictionary<string, string> { ["NANOBOX_CERTIFICATE_LIFETIME"] = "20s" };
+        foreach (var host in hosts)
+        {
+            await host.Node.StopAsync();
+            await host.Node.StartAsync(env: shortLived);
+            await host.Node.WaitReadyAsync();
+        }
+
+        await ClusterProbe.FormAsync(hosts[0], hosts[1], hosts[2]);
+        var first = new Dictionary<string, DateTimeOffset>();
+        foreach (var host in hosts)
+        {
+            first[host.Name] = (await ClusterProbe.ClusterStatusAsync(host))!.Value.GetProperty("certificateExpires").GetDateTimeOffset();
+        }
+
+        // Renewal falls between 10 s and 16 s after issue; each renewed certificate expires later than the first.
+        await ClusterProbe.EventuallyAsync(async () =>
+        {
+            foreach (var host in hosts)
+            {
+                var expires = (await ClusterProbe.ClusterStatusAsync(host))?.GetProperty("certificateExpires").GetDateTimeOffset();
+                if (expires is null || expires <= first[host.Name])
+                {
+                    return null;
+                }
+            }
+
+            return first;
+        }, hosts);
+
+        // The first certificates have expired by now: everything still works on the renewed ones.
+        await Task.Delay(first.Values.Max() - DateTimeOffset.UtcNow + TimeSpan.FromSeconds(1) is { Ticks: > 0 } wait ? wait : TimeSpan.Zero);
+        await ClusterProbe.EventuallyAsync(() => ClusterProbe.AgreedMembersAsync(hosts, expected: 3, voters: 3), hosts);
+        // Certificates keep renewing every 10-16 s and each renewal restarts a runtime: a write may need a retry.
+        await ClusterProbe.EventuallyAsync(async () => await hosts[1].NanoboxAsync("cluster", "token", "--rotate") is { ExitCode: 0 } done ? done : null, hosts);
+        Assert.DoesNotContain("The cluster runtime did not restart", string.Concat(hosts.Select(h => h.ReadLog())));
+    }
+}

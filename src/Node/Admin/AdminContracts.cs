@@ -16,7 +16,8 @@ public sealed record StatusResponse(
 /// <summary>The cluster part of GET /v1/status; absent while the node is standalone.</summary>
 /// <param name="Leader">The leader's name, or null while none is known.</param>
 /// <param name="Healthy">A leader is known and a majority of voters is alive.</param>
-public sealed record ClusterStatus(string Id, string? Leader, int Members, int Voters, bool Healthy);
+/// <param name="CertificateExpires">When this node's certificate expires; it is renewed automatically at 50-80 % of its life.</param>
+public sealed record ClusterStatus(string Id, DateTimeOffset CertificateExpires, string? Leader, int Members, int Voters, bool Healthy);
 
 /// <summary>POST /v1/cluster/join. The token travels in the body, never in a URL.</summary>
 public sealed record ClusterJoinRequest(string Address, string Token);

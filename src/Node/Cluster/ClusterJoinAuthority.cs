@@ -11,7 +11,7 @@ namespace Nanobox.Node.Cluster;
 /// through Raft and answers with everything the joiner needs. Any other member sends the joiner on
 /// to the leader's join port.
 /// </summary>
-public sealed class ClusterJoinAuthority(ClusterRuntime runtime) : IJoinAuthority
+public sealed class ClusterJoinAuthority(ClusterRuntime runtime, TimeSpan certificateLifetime) : IJoinAuthority
 {
     public byte[] CaCertificateDer => runtime.CaCertificate.RawData;
 
@@ -31,7 +31,7 @@ public sealed class ClusterJoinAuthority(ClusterRuntime runtime) : IJoinAuthorit
         }
 
         using var ca = ClusterSecrets.OpenCa(runtime.StateKey, state.Ca);
-        var (certificate, error) = new JoinAdmission(token, ca).Admit(request, serverCertificateDer, serverNonce, runtime.CurrentRevocations());
+        var (certificate, error) = new JoinAdmission(token, ca, certificateLifetime).Admit(request, serverCertificateDer, serverNonce, runtime.CurrentRevocations());
         if (error is not null)
         {
             return error;

@@ -19,6 +19,13 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
     /// <summary>How often the leader reconsiders voters and a non-voter polls for newer state.</summary>
     private static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// Every 2 s, members that gossip has given up on (dead, left, never seen) but the replicated state
+    /// still lists are contacted again. SWIM never probes the dead, so without this two sides of a healed
+    /// partition would each keep the other dead (Serf's "reconnect", at a LAN-friendly pace).
+    /// </summary>
+    private const int ReconnectEveryTicks = 4;
+
     private readonly NodeContext _node;
     private readonly INodeStore _store;
     private readonly ILoggerFactory _loggerFactory;
@@ -34,6 +41,7 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
     private (long Version, RevocationList List) _revocations = (-1, RevocationList.Empty);
     private UdpTcpGossipTransport? _transport;
     private Task? _loop;
+    private DateTimeOffset _renewAt;
 
     public ClusterRuntime(NodeContext node, INodeStore store, LocalCluster local, ClusterEndpoints endpoints, VoterPlannerOptions voterOptions, ILoggerFactory loggerFactory)
     {
@@ -65,7 +73,17 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
             _control);
         KeyRing = GossipKeyRing.Deserialize(local.GossipKeys);
         _followed = store.Get(FollowedCollection, FollowedKey, ConsensusJsonContext.Default.ClusterState) ?? ClusterState.Empty;
+        Consensus.CertificateSigner = SignCertificateAsync;
+        // Certificates start ClockSkewAllowance before they are issued: the renewal point counts from the issue time.
+        var certificate = Credentials.Certificate;
+        var issued = new DateTimeOffset(certificate.NotBefore) + ClusterCertificateAuthority.ClockSkewAllowance;
+        _renewAt = CertificateRenewal.NextRenewal(issued < certificate.NotAfter ? issued : certificate.NotBefore, certificate.NotAfter, Random.Shared);
     }
+
+    /// <summary>The node's certificate was renewed and saved; the owner restarts the runtime to use it everywhere.</summary>
+    public event Action<LocalCluster>? Renewed;
+
+    public DateTimeOffset CertificateExpiresAt => Credentials.Certificate.NotAfter;
 
     // A non-voter's last followed state, kept so that after a restart it knows its peers before any voter answers.
     private const string FollowedCollection = "cluster";
@@ -183,6 +201,7 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
     private async Task RunAsync(CancellationToken cancellationToken)
     {
         using var timer = new PeriodicTimer(TickInterval);
+        var ticks = 0;
         while (await WaitForTickAsync(timer, cancellationToken).ConfigureAwait(false))
         {
             try
@@ -199,7 +218,16 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
                     await FollowStateAsync(cancellationToken);
                 }
 
+                if (DateTimeOffset.UtcNow >= _renewAt && await RenewCertificateAsync(cancellationToken))
+                {
+                    return; // the owner restarts the runtime with the new certificate
+                }
+
                 RefreshRole();
+                if (++ticks % ReconnectEveryTicks == 0)
+                {
+                    await ReconnectAsync(cancellationToken);
+                }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -208,6 +236,78 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
             catch (Exception ex)
             {
                 LogTickFailed(_logger, ex.Message);
+            }
+        }
+    }
+
+    /// <summary>
+    /// On the leader: signs a certificate for <paramref name="nodeId"/>, the identity its mutual-TLS
+    /// certificate proved (or this node itself), with the addresses the replicated state records for it.
+    /// </summary>
+    private Task<byte[]> SignCertificateAsync(string nodeId, byte[] certificateRequest, CancellationToken cancellationToken)
+    {
+        var state = State;
+        if (!state.Members.TryGetValue(nodeId, out var member) || state.Revocations.ContainsKey(nodeId) || state.Ca is null)
+        {
+            throw new ClusterCommandRejectedException($"node {nodeId} is not a member of this cluster");
+        }
+
+        using var ca = ClusterSecrets.OpenCa(StateKey, state.Ca);
+        using var certificate = ca.Issue(certificateRequest, nodeId, member.Addresses.Select(IPAddress.Parse), _node.Options.CertificateLifetime);
+        return Task.FromResult(certificate.RawData);
+    }
+
+    /// <summary>A new key and certificate, signed by the leader, saved; then <see cref="Renewed"/>. False while no leader is known.</summary>
+    private async Task<bool> RenewCertificateAsync(CancellationToken cancellationToken)
+    {
+        var (key, request) = NodeCredentials.CreateKeyAndRequest(_node.Identity.Id);
+        byte[] certificate;
+        if (IsLeader)
+        {
+            certificate = await SignCertificateAsync(_node.Identity.Id, request, cancellationToken);
+        }
+        else if (LeaderId is { } leaderId && State.Members.TryGetValue(leaderId, out var leader))
+        {
+            certificate = await _control.SignCertificateAsync(
+                new ControlPeer(leaderId, new IPEndPoint(IPAddress.Parse(leader.Addresses[0]), _endpoints.Requests.Port)), request, cancellationToken);
+        }
+        else
+        {
+            key.Dispose();
+            return false;
+        }
+
+        using var renewed = NodeCredentials.FromIssued(certificate, key);
+        _local = _local with { NodeCertificatePem = renewed.ExportCertificatePem(), NodeKeyPem = renewed.ExportPrivateKeyPem() };
+        _local.Save(_store);
+        _renewAt = DateTimeOffset.MaxValue;
+        LogRenewed(_logger, renewed.Certificate.NotAfter);
+        Renewed?.Invoke(_local);
+        return true;
+    }
+
+    private async Task ReconnectAsync(CancellationToken cancellationToken)
+    {
+        if (Gossip is not { } gossip)
+        {
+            return;
+        }
+
+        var lost = State.Members.Values
+            .Where(m => m.NodeId != _node.Identity.Id && gossip.Find(m.NodeId) is not { State: MemberState.Alive or MemberState.Suspect })
+            .Select(m => new IPEndPoint(IPAddress.Parse(m.Addresses[0]), _endpoints.Gossip.Port))
+            .ToList();
+        if (lost.Count > 0)
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(TickInterval * ReconnectEveryTicks);
+            try
+            {
+                await gossip.JoinAsync(lost, timeout.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Still unreachable; next round.
             }
         }
     }
@@ -382,6 +482,9 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Voters: {Action} {NodeId}")]
     private static partial void LogVoterChange(ILogger logger, string action, string nodeId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node certificate renewed; valid until {NotAfter}")]
+    private static partial void LogRenewed(ILogger logger, DateTimeOffset notAfter);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Removed member {Name} ({NodeId}); its certificate is revoked")]
     private static partial void LogRemoved(ILogger logger, string name, string nodeId);

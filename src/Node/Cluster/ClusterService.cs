@@ -62,7 +62,7 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
             var clusterId = NodeIdentity.NewId();
             using var ca = ClusterCertificateAuthority.Create(clusterId);
             var (key, request) = NodeCredentials.CreateKeyAndRequest(node.Identity.Id);
-            using var certificate = ca.Issue(request, node.Identity.Id, [node.Advertise]);
+            using var certificate = ca.Issue(request, node.Identity.Id, [node.Advertise], node.Options.CertificateLifetime);
             using var credentials = NodeCredentials.FromIssued(certificate.RawData, key);
             var stateKey = RandomNumberGenerator.GetBytes(SecretBox.KeySize);
             var local = new LocalCluster(
@@ -248,6 +248,7 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
         var aliveVoters = state.Voters.Count(v => v.NodeId == node.Identity.Id || runtime.Gossip?.Find(v.NodeId)?.State == MemberState.Alive);
         return new ClusterStatus(
             runtime.ClusterId,
+            runtime.CertificateExpiresAt,
             leader is null ? null : state.Members.TryGetValue(leader, out var l) ? l.Name : leader,
             state.Members.Count,
             state.Voters.Count(),
@@ -347,10 +348,30 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
     private async Task StartRuntimeAsync(LocalCluster local, IReadOnlyList<IPEndPoint> seeds, CancellationToken cancellationToken)
     {
         var runtime = new ClusterRuntime(node, store, local, Endpoints, new VoterPlannerOptions(), loggerFactory);
+        runtime.Renewed += renewed => _ = RestartAsync(renewed);
         _runtime = runtime;
         await runtime.StartAsync(seeds, cancellationToken);
-        _joinServer = new JoinServer(Endpoints.Join, runtime.Credentials, new ClusterJoinAuthority(runtime), loggerFactory.CreateLogger<JoinServer>());
+        _joinServer = new JoinServer(Endpoints.Join, runtime.Credentials, new ClusterJoinAuthority(runtime, node.Options.CertificateLifetime), loggerFactory.CreateLogger<JoinServer>());
         _joinServer.Start();
+    }
+
+    /// <summary>After a certificate renewal: every listener and client picks up the new certificate.</summary>
+    private async Task RestartAsync(LocalCluster renewed)
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            await StopRuntimeAsync(CancellationToken.None);
+            await StartRuntimeAsync(renewed, [], CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            LogRestartFailed(_logger, ex.Message);
+        }
+        finally
+        {
+            _gate.Release();
+        }
     }
 
     private async Task StopRuntimeAsync(CancellationToken cancellationToken)
@@ -385,6 +406,9 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Member {Name} ({NodeId}) removed and revoked")]
     private static partial void LogRemovalRequested(ILogger logger, string name, string nodeId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The cluster runtime did not restart after a certificate renewal: {Reason}; restart the agent")]
+    private static partial void LogRestartFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Cluster setup failed and was undone: {Reason}")]
     private static partial void LogRolledBack(ILogger logger, string reason);

@@ -18,6 +18,7 @@ public sealed class AgentConfigFile
         ["node"] = ["name", "data_dir", "advertise"],
         ["admin"] = ["socket"],
         ["log"] = ["level"],
+        ["cluster"] = ["certificate_lifetime"],
     };
 
     [JsonPropertyName("node")]
@@ -28,6 +29,9 @@ public sealed class AgentConfigFile
 
     [JsonPropertyName("log")]
     public LogSection? Log { get; set; }
+
+    [JsonPropertyName("cluster")]
+    public ClusterSection? Cluster { get; set; }
 
     public sealed class NodeSection
     {
@@ -45,6 +49,12 @@ public sealed class AgentConfigFile
     {
         [JsonPropertyName("socket")]
         public string? Socket { get; set; }
+    }
+
+    public sealed class ClusterSection
+    {
+        [JsonPropertyName("certificate_lifetime")]
+        public string? CertificateLifetime { get; set; }
     }
 
     public sealed class LogSection

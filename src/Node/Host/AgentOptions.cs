@@ -21,4 +21,9 @@ public sealed record AgentOptions
     public required string Name { get; init; }
 
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
+
+    /// <summary>How long node certificates this node signs (as leader) are valid; renewed at 50-80 % of it.</summary>
+    public TimeSpan CertificateLifetime { get; init; } = DefaultCertificateLifetime;
+
+    public static readonly TimeSpan DefaultCertificateLifetime = TimeSpan.FromDays(30);
 }

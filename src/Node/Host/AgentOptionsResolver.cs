@@ -26,6 +26,11 @@ public static class AgentOptionsResolver
     public const string AdvertiseVariable = "NANOBOX_ADVERTISE";
     public const string NameVariable = "NANOBOX_NAME";
     public const string LogLevelVariable = "NANOBOX_LOG_LEVEL";
+    public const string CertificateLifetimeVariable = "NANOBOX_CERTIFICATE_LIFETIME";
+
+    /// <summary>Shorter would renew too often to be sane; longer than the CA would outlive it.</summary>
+    private static readonly TimeSpan MinCertificateLifetime = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan MaxCertificateLifetime = TimeSpan.FromDays(3650);
 
     /// <summary>sun_path is 108 bytes including the terminating NUL.</summary>
     private const int MaxSocketPathBytes = 107;
@@ -41,6 +46,7 @@ public static class AgentOptionsResolver
         var advertise = Pick(args.Advertise, environment(AdvertiseVariable), config.Node?.Advertise);
         var name = Pick(args.Name, environment(NameVariable), config.Node?.Name) ?? hostName;
         var logLevel = Pick(args.LogLevel, environment(LogLevelVariable), config.Log?.Level);
+        var lifetime = Pick(environment(CertificateLifetimeVariable), config.Cluster?.CertificateLifetime);
 
         return new AgentOptions
         {
@@ -50,6 +56,7 @@ public static class AgentOptionsResolver
             Advertise = advertise is null ? null : ParseAdvertise(advertise),
             Name = ValidateName(name),
             LogLevel = logLevel is null ? LogLevel.Information : ParseLogLevel(logLevel),
+            CertificateLifetime = lifetime is null ? AgentOptions.DefaultCertificateLifetime : ParseLifetime(lifetime),
         };
     }
 
@@ -130,6 +137,24 @@ public static class AgentOptionsResolver
         return valid
             ? name
             : throw new ConfigException($"The node name '{name}' is not valid: use 1-63 letters, digits, '-', '_' or '.' (set it with --name, {NameVariable} or node.name).");
+    }
+
+    /// <summary>A number and a unit: s, m, h or d (e.g. "30d", "12h").</summary>
+    private static TimeSpan ParseLifetime(string value)
+    {
+        var unit = value.Length > 1 ? value[^1] : ' ';
+        var valid = long.TryParse(value[..^1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var amount);
+        TimeSpan? lifetime = valid ? unit switch
+        {
+            's' => TimeSpan.FromSeconds(amount),
+            'm' => TimeSpan.FromMinutes(amount),
+            'h' => TimeSpan.FromHours(amount),
+            'd' => TimeSpan.FromDays(amount),
+            _ => null,
+        } : null;
+        return lifetime is { } parsed && parsed >= MinCertificateLifetime && parsed <= MaxCertificateLifetime
+            ? parsed
+            : throw new ConfigException($"The certificate lifetime '{value}' is not a duration between 10s and 3650d: write a number and a unit (s, m, h, d), e.g. \"30d\" (cluster.certificate_lifetime or {CertificateLifetimeVariable}).");
     }
 
     private static LogLevel ParseLogLevel(string value) => value.ToLowerInvariant() switch

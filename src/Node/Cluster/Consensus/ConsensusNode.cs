@@ -146,6 +146,14 @@ public sealed class ConsensusNode : IControlRequestHandler, IAsyncDisposable
     }
 
     /// <summary>Replicates from this node, which must lead and hear from a majority.</summary>
+    /// <summary>Signs node certificate renewals on the leader; set by the cluster layer, which holds the CA.</summary>
+    public Func<string, byte[], CancellationToken, Task<byte[]>>? CertificateSigner { get; set; }
+
+    Task<byte[]> IControlRequestHandler.SignCertificateAsync(string peerNodeId, byte[] certificateRequest, CancellationToken cancellationToken) =>
+        IsLeader && CertificateSigner is { } signer
+            ? signer(peerNodeId, certificateRequest, cancellationToken)
+            : throw new LeaderUnavailableException("this node is not the leader; only the leader signs certificates");
+
     public async Task<ClusterState> ReplicateAsLeaderAsync(ClusterCommand command, CancellationToken cancellationToken)
     {
         var raft = _raft ?? throw new InvalidOperationException("consensus is not started");

@@ -23,6 +23,19 @@ public sealed class ControlClient(IStreamSecurity security) : ILeaderForwarder
         };
     }
 
+    /// <summary>Asks the leader to sign a renewal of this node's certificate.</summary>
+    /// <returns>The new certificate (DER).</returns>
+    public async Task<byte[]> SignCertificateAsync(ControlPeer leader, byte[] certificateRequest, CancellationToken cancellationToken)
+    {
+        var response = await SendAsync(leader, new ControlRequest(ControlRequestKind.SignCertificate, null, 0, certificateRequest), cancellationToken).ConfigureAwait(false);
+        return response.Outcome switch
+        {
+            ControlOutcome.Ok when response.Certificate is { } certificate => certificate,
+            ControlOutcome.NotLeader => throw new LeaderUnavailableException($"{leader.NodeId} is no longer the leader"),
+            _ => throw new IOException($"{leader.NodeId} did not sign the renewal ({response.Outcome}): {response.Message}"),
+        };
+    }
+
     /// <returns>The peer's state when newer than <paramref name="sinceVersion"/>, else null.</returns>
     public async Task<ClusterState?> FetchStateAsync(ControlPeer peer, long sinceVersion, CancellationToken cancellationToken)
     {

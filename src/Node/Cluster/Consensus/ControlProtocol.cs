@@ -16,9 +16,15 @@ internal enum ControlRequestKind
 
     /// <summary>Send the state if it is newer than <see cref="ControlRequest.SinceVersion"/> (how non-voters follow).</summary>
     FetchState,
+
+    /// <summary>
+    /// Sign <see cref="ControlRequest.CertificateRequest"/> for the requesting node (renewal); only the
+    /// leader signs, and only for the node id its mutual-TLS certificate proves.
+    /// </summary>
+    SignCertificate,
 }
 
-internal sealed record ControlRequest(ControlRequestKind Kind, CommandEnvelope? Command, long SinceVersion);
+internal sealed record ControlRequest(ControlRequestKind Kind, CommandEnvelope? Command, long SinceVersion, byte[]? CertificateRequest = null);
 
 internal enum ControlOutcome
 {
@@ -41,7 +47,7 @@ internal enum ControlOutcome
     Error,
 }
 
-internal sealed record ControlResponse(ControlOutcome Outcome, ClusterState? State, string? Message);
+internal sealed record ControlResponse(ControlOutcome Outcome, ClusterState? State, string? Message, byte[]? Certificate = null);
 
 /// <summary>Frames on a control stream: a 4-byte big-endian length, then that many bytes of JSON.</summary>
 internal static class ControlFraming

@@ -11,6 +11,10 @@ internal interface IControlRequestHandler
 
     /// <exception cref="LeaderUnavailableException">This node is not the leader.</exception>
     Task<ClusterState> ReplicateAsLeaderAsync(ClusterCommand command, CancellationToken cancellationToken);
+
+    /// <summary>Signs a renewal for <paramref name="peerNodeId"/>, the node id its TLS certificate proved.</summary>
+    /// <exception cref="LeaderUnavailableException">This node is not the leader.</exception>
+    Task<byte[]> SignCertificateAsync(string peerNodeId, byte[] certificateRequest, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -79,7 +83,7 @@ internal sealed class ControlRequestServer(ConsensusOptions options, IStreamSecu
             {
                 while (await ControlFraming.ReadAsync(stream, ConsensusJsonContext.Default.ControlRequest, stopping).ConfigureAwait(false) is { } request)
                 {
-                    var response = await HandleAsync(request, stopping).ConfigureAwait(false);
+                    var response = await HandleAsync(request, peer, stopping).ConfigureAwait(false);
                     await ControlFraming.WriteAsync(stream, response, ConsensusJsonContext.Default.ControlResponse, stopping).ConfigureAwait(false);
                 }
             }
@@ -94,10 +98,23 @@ internal sealed class ControlRequestServer(ConsensusOptions options, IStreamSecu
         }
     }
 
-    private async Task<ControlResponse> HandleAsync(ControlRequest request, CancellationToken stopping)
+    private async Task<ControlResponse> HandleAsync(ControlRequest request, string peer, CancellationToken stopping)
     {
         switch (request.Kind)
         {
+            case ControlRequestKind.SignCertificate when request.CertificateRequest is { } csr:
+                try
+                {
+                    return new ControlResponse(ControlOutcome.Ok, null, null, await handler.SignCertificateAsync(peer, csr, stopping).ConfigureAwait(false));
+                }
+                catch (LeaderUnavailableException e)
+                {
+                    return new ControlResponse(ControlOutcome.NotLeader, null, e.Message);
+                }
+                catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or ClusterCommandRejectedException)
+                {
+                    return new ControlResponse(ControlOutcome.Rejected, null, e.Message);
+                }
             case ControlRequestKind.FetchState:
                 var state = handler.State;
                 return state.Version > request.SinceVersion
