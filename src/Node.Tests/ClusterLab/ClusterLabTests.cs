@@ -223,3 +223,48 @@ public sealed class ClusterRenewalLabTests(ThreeHostLab fixture) : IClassFixture
         Assert.DoesNotContain("The cluster runtime did not restart", string.Concat(hosts.Select(h => h.ReadLog())));
     }
 }
+
+/// <summary>Nodes started together with a shared secret form exactly one cluster by themselves, every time.</summary>
+[Trait("Category", "Lab")]
+public sealed class ClusterFormationLabTests(ThreeHostLab fixture) : IClassFixture<ThreeHostLab>
+{
+    private const int Rounds = 20;
+
+    [Fact]
+    public async Task Nodes_with_a_shared_secret_form_exactly_one_cluster_whatever_order_they_start_in()
+    {
+        var hosts = fixture.Lab.Hosts.ToArray();
+        var random = new Random(20261122);
+        for (var round = 0; round < Rounds; round++)
+        {
+            await Task.WhenAll(hosts.Select(h => h.Node.StopAsync()));
+            var secret = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+            foreach (var host in hosts)
+            {
+                Directory.Delete(host.DataDir, recursive: true);
+                await File.WriteAllTextAsync(host.ConfigPath,
+                    $"[node]\nname = \"{host.Name}\"\n\n[cluster]\nsecret = \"{secret}\"\nbootstrap_expect = 3\njoin = [{string.Join(", ", hosts.Select(h => $"\"{h.Address}\""))}]\n");
+            }
+
+            // All at once, in a different order each round, a few milliseconds apart.
+            await Task.WhenAll(hosts.OrderBy(_ => random.Next()).Select(async (host, i) =>
+            {
+                await Task.Delay(random.Next(0, 50) * i);
+                await host.Node.StartAsync();
+            }));
+
+            var members = await ClusterProbe.EventuallyAsync(() => ClusterProbe.AgreedMembersAsync(hosts, expected: 3, voters: 3), hosts);
+            var clusters = new HashSet<string>();
+            var tokens = new HashSet<string>();
+            foreach (var host in hosts)
+            {
+                clusters.Add((await ClusterProbe.ClusterStatusAsync(host))!.Value.GetProperty("id").GetString()!);
+                tokens.Add(JsonDocument.Parse((await host.NanoboxAsync("cluster", "token", "--json")).EnsureSuccess().Stdout).RootElement.GetProperty("token").GetString()!);
+            }
+
+            Assert.True(clusters.Count == 1, $"round {round}: {clusters.Count} clusters formed");
+            Assert.True(tokens.Count == 1, $"round {round}: {tokens.Count} different CAs or secrets");
+            Assert.Equal(3, members.Count);
+        }
+    }
+}

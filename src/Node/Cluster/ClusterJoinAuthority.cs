@@ -15,6 +15,9 @@ public sealed class ClusterJoinAuthority(ClusterRuntime runtime, TimeSpan certif
 {
     public byte[] CaCertificateDer => runtime.CaCertificate.RawData;
 
+    public byte[]? CaProof =>
+        ClusterSecrets.CurrentToken(runtime.StateKey, runtime.State) is { } token ? JoinProof.ProveCa(token.Secret, CaCertificateDer) : null;
+
     public async Task<JoinOutcome> AdmitAsync(JoinRequest request, byte[] serverCertificateDer, byte[] serverNonce, CancellationToken cancellationToken)
     {
         if (!runtime.IsLeader)

@@ -25,6 +25,8 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
     private readonly SemaphoreSlim _gate = new(1, 1);
     private ClusterRuntime? _runtime;
     private JoinServer? _joinServer;
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _formation = Task.CompletedTask;
 
     public ClusterRuntime? Runtime => _runtime;
 
@@ -36,10 +38,16 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
         {
             await StartRuntimeAsync(local, [], cancellationToken);
         }
+        else if (node.Options.Formation is { } formation)
+        {
+            _formation = Task.Run(() => new ClusterFormation(node, this, formation, loggerFactory.CreateLogger<ClusterFormation>()).RunAsync(_stopping.Token));
+        }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        await _stopping.CancelAsync();
+        await _formation;
         await _gate.WaitAsync(cancellationToken);
         try
         {
@@ -52,7 +60,10 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
     }
 
     /// <summary>`nanobox cluster init`: a new cluster with this node as its first voter and leader.</summary>
-    public async Task<ClusterInitResponse> InitAsync(CancellationToken cancellationToken)
+    public Task<ClusterInitResponse> InitAsync(CancellationToken cancellationToken) => InitAsync(formationToken: null, cancellationToken);
+
+    /// <param name="formationToken">For a self-forming cluster: the join secret every node derives from `cluster.secret`.</param>
+    internal async Task<ClusterInitResponse> InitAsync(JoinToken? formationToken, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
         try
@@ -79,7 +90,9 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
             await BecomeMemberAsync(local, [], async runtime =>
             {
                 await WaitForLeadershipAsync(runtime, cancellationToken);
-                var token = JoinToken.Create(ca.Certificate.RawData);
+                var token = formationToken is null
+                    ? JoinToken.Create(ca.Certificate.RawData)
+                    : JoinToken.FromSecret(ca.Certificate.RawData, formationToken.Secret);
                 var now = DateTimeOffset.UtcNow;
                 await runtime.Consensus.ReplicateAsync(new BootstrapCommand(
                     clusterId,
@@ -100,13 +113,14 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
     }
 
     /// <summary>`nanobox cluster join ADDR --token TOKEN`.</summary>
-    public async Task<ClusterJoinResponse> JoinAsync(string address, string tokenText, CancellationToken cancellationToken)
-    {
-        if (!JoinToken.TryParse(tokenText, out var token, out var tokenError))
-        {
-            throw new ClusterException(ClusterErrorKind.BadRequest, $"The join token is not valid: {tokenError}. Copy it again from `nanobox cluster token` on a member.");
-        }
+    public Task<ClusterJoinResponse> JoinAsync(string address, string tokenText, CancellationToken cancellationToken) =>
+        JoinToken.TryParse(tokenText, out var token, out var tokenError)
+            ? JoinAsync(address, token, new JoinClient(), beforeStart: null, cancellationToken)
+            : throw new ClusterException(ClusterErrorKind.BadRequest, $"The join token is not valid: {tokenError}. Copy it again from `nanobox cluster token` on a member.");
 
+    /// <param name="beforeStart">Runs once admitted, before this node's cluster listeners start (self-forming frees the join port).</param>
+    internal async Task<ClusterJoinResponse> JoinAsync(string address, JoinToken token, JoinClient client, Func<Task>? beforeStart, CancellationToken cancellationToken)
+    {
         await _gate.WaitAsync(cancellationToken);
         try
         {
@@ -115,7 +129,7 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
             JoinResult joined;
             try
             {
-                joined = await new JoinClient().JoinAsync(address, token, node.Identity.Id, node.Options.Name, [node.Advertise], cancellationToken);
+                joined = await client.JoinAsync(address, token, node.Identity.Id, node.Options.Name, [node.Advertise], cancellationToken);
             }
             catch (FormatException ex)
             {
@@ -143,6 +157,11 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
                     .Where(m => m.Id != node.Identity.Id)
                     .Select(m => new IPEndPoint(IPAddress.Parse(m.Address), ClusterPorts.Gossip))
                     .ToList();
+                if (beforeStart is not null)
+                {
+                    await beforeStart();
+                }
+
                 await BecomeMemberAsync(local, seeds, _ => Task.CompletedTask, cancellationToken);
                 LogJoined(_logger, response.ClusterId, address);
                 return new ClusterJoinResponse(response.ClusterId, response.Members.Count);
@@ -393,6 +412,7 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
     {
         await StopRuntimeAsync(CancellationToken.None);
         _gate.Dispose();
+        _stopping.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Created cluster {ClusterId}; this node is its first voter")]

@@ -18,7 +18,7 @@ public sealed class AgentConfigFile
         ["node"] = ["name", "data_dir", "advertise"],
         ["admin"] = ["socket"],
         ["log"] = ["level"],
-        ["cluster"] = ["certificate_lifetime"],
+        ["cluster"] = ["certificate_lifetime", "secret", "bootstrap_expect", "join"],
     };
 
     [JsonPropertyName("node")]
@@ -55,6 +55,15 @@ public sealed class AgentConfigFile
     {
         [JsonPropertyName("certificate_lifetime")]
         public string? CertificateLifetime { get; set; }
+
+        [JsonPropertyName("secret")]
+        public string? Secret { get; set; }
+
+        [JsonPropertyName("bootstrap_expect")]
+        public int? BootstrapExpect { get; set; }
+
+        [JsonPropertyName("join")]
+        public List<string>? Join { get; set; }
     }
 
     public sealed class LogSection

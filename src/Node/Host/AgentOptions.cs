@@ -26,4 +26,18 @@ public sealed record AgentOptions
     public TimeSpan CertificateLifetime { get; init; } = DefaultCertificateLifetime;
 
     public static readonly TimeSpan DefaultCertificateLifetime = TimeSpan.FromDays(30);
+
+    /// <summary>Self-forming: set when the config names peers and a shared secret; null otherwise.</summary>
+    public ClusterFormationOptions? Formation { get; init; }
+}
+
+/// <summary>
+/// Nodes started with the same secret and peer list form one cluster by themselves: once the node with
+/// the lowest address among them has met <see cref="BootstrapExpect"/> nodes it creates the cluster,
+/// and every other one joins it.
+/// </summary>
+public sealed record ClusterFormationOptions(string Secret, int BootstrapExpect, IReadOnlyList<string> Join)
+{
+    public const int DefaultBootstrapExpect = 3;
+    public const int MinSecretLength = 16;
 }

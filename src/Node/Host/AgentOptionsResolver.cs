@@ -27,6 +27,9 @@ public static class AgentOptionsResolver
     public const string NameVariable = "NANOBOX_NAME";
     public const string LogLevelVariable = "NANOBOX_LOG_LEVEL";
     public const string CertificateLifetimeVariable = "NANOBOX_CERTIFICATE_LIFETIME";
+    public const string ClusterSecretVariable = "NANOBOX_CLUSTER_SECRET";
+    public const string BootstrapExpectVariable = "NANOBOX_BOOTSTRAP_EXPECT";
+    public const string ClusterJoinVariable = "NANOBOX_CLUSTER_JOIN";
 
     /// <summary>Shorter would renew too often to be sane; longer than the CA would outlive it.</summary>
     private static readonly TimeSpan MinCertificateLifetime = TimeSpan.FromSeconds(10);
@@ -57,6 +60,7 @@ public static class AgentOptionsResolver
             Name = ValidateName(name),
             LogLevel = logLevel is null ? LogLevel.Information : ParseLogLevel(logLevel),
             CertificateLifetime = lifetime is null ? AgentOptions.DefaultCertificateLifetime : ParseLifetime(lifetime),
+            Formation = ResolveFormation(environment, config.Cluster),
         };
     }
 
@@ -137,6 +141,34 @@ public static class AgentOptionsResolver
         return valid
             ? name
             : throw new ConfigException($"The node name '{name}' is not valid: use 1-63 letters, digits, '-', '_' or '.' (set it with --name, {NameVariable} or node.name).");
+    }
+
+    private static ClusterFormationOptions? ResolveFormation(Func<string, string?> environment, AgentConfigFile.ClusterSection? config)
+    {
+        var join = Pick(environment(ClusterJoinVariable))?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            ?? config?.Join?.Where(a => !string.IsNullOrWhiteSpace(a)).Select(a => a.Trim()).ToArray()
+            ?? [];
+        var secret = Pick(environment(ClusterSecretVariable), config?.Secret);
+        var expectText = Pick(environment(BootstrapExpectVariable));
+        int? expect = expectText is null ? config?.BootstrapExpect : int.TryParse(expectText, out var parsed) ? parsed : -1;
+        if (join.Length == 0)
+        {
+            return secret is null && expect is null
+                ? null
+                : throw new ConfigException($"cluster.secret and cluster.bootstrap_expect need cluster.join: list the addresses of the nodes that form the cluster ({ClusterJoinVariable}).");
+        }
+
+        if (secret is null || secret.Length < ClusterFormationOptions.MinSecretLength)
+        {
+            throw new ConfigException($"cluster.join needs cluster.secret, the same on every node and at least {ClusterFormationOptions.MinSecretLength} characters ({ClusterSecretVariable}); generate one with `openssl rand -hex 32`.");
+        }
+
+        if (expect is < 1)
+        {
+            throw new ConfigException($"cluster.bootstrap_expect must be a whole number of nodes, at least 1 ({BootstrapExpectVariable}).");
+        }
+
+        return new ClusterFormationOptions(secret, expect ?? ClusterFormationOptions.DefaultBootstrapExpect, join);
     }
 
     /// <summary>A number and a unit: s, m, h or d (e.g. "30d", "12h").</summary>

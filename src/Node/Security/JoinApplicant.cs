@@ -37,7 +37,10 @@ public sealed class JoinApplicant : IDisposable
             throw new JoinFailedException(JoinFailure.Protocol, $"It speaks join protocol version {hello.Version}, this node version {JoinHello.CurrentVersion}: run the same nanobox version on both. Nothing was sent.");
         }
 
-        if (!_token.MatchesCa(hello.CaCertificate))
+        var caProven = _token.PinsCa
+            ? _token.MatchesCa(hello.CaCertificate)
+            : hello.CaProof is { } caProof && CryptographicOperations.FixedTimeEquals(JoinProof.ProveCa(_token.Secret, hello.CaCertificate), caProof);
+        if (!caProven)
         {
             throw new JoinFailedException(JoinFailure.CaMismatch, "Its CA does not match the join token's digest: the token is for another cluster or was mistyped (or something is intercepting the connection). Nothing was sent.");
         }

@@ -16,7 +16,8 @@ public abstract record JoinMessage;
 
 /// <summary>The server's nonce and the CA the joiner compares with its token's digest before it sends anything.</summary>
 /// <param name="Version">The join protocol the server speaks; the joiner refuses any other before it sends anything.</param>
-public sealed record JoinHello(int Version, byte[] ServerNonce, byte[] CaCertificate) : JoinMessage
+/// <param name="CaProof"><see cref="JoinProof.ProveCa"/>, for joiners whose token pins no CA digest (self-forming clusters).</param>
+public sealed record JoinHello(int Version, byte[] ServerNonce, byte[] CaCertificate, byte[]? CaProof = null) : JoinMessage
 {
     public const int CurrentVersion = 1;
 }

@@ -26,6 +26,14 @@ public static class JoinProof
     public static byte[] Compute(ReadOnlySpan<byte> secret, JoinTranscript transcript) =>
         HMACSHA256.HashData(secret, Encode(transcript));
 
+    /// <summary>
+    /// The server's proof that the CA it announces belongs to a cluster that knows the join secret; a
+    /// joiner with a secret-derived token (no CA digest) accepts the CA only with it. Static for a CA and
+    /// secret: replaying it is useless, because the joiner also needs TLS with a certificate from that CA.
+    /// </summary>
+    public static byte[] ProveCa(ReadOnlySpan<byte> secret, ReadOnlySpan<byte> caCertificateDer) =>
+        HMACSHA256.HashData(secret, [.. "nanobox-ca-proof-v1"u8, .. caCertificateDer]);
+
     /// <summary>Constant time, so the comparison leaks nothing about a correct proof.</summary>
     public static bool Verify(ReadOnlySpan<byte> secret, JoinTranscript transcript, ReadOnlySpan<byte> proof) =>
         CryptographicOperations.FixedTimeEquals(Compute(secret, transcript), proof);

@@ -28,12 +28,26 @@ public sealed class JoinToken
 
     public ReadOnlySpan<byte> CaDigest => _caDigest;
 
+    /// <summary>
+    /// False for a token derived from the shared `cluster.secret` of a self-forming cluster: it pins no
+    /// CA digest (none exists before the cluster forms), so the server must prove the secret instead.
+    /// </summary>
+    public bool PinsCa => _caDigest.Length > 0;
+
     /// <summary>The key of the join proof. Never sent: the joiner proves it knows it.</summary>
     public ReadOnlySpan<byte> Secret => _secret;
 
     /// <summary>A token for the CA whose certificate is <paramref name="caCertificateDer"/>, with a fresh secret.</summary>
     public static JoinToken Create(ReadOnlySpan<byte> caCertificateDer) =>
         new(SHA256.HashData(caCertificateDer), RandomNumberGenerator.GetBytes(SecretBytes));
+
+    /// <summary>
+    /// The join secret every node started with the same `cluster.secret` derives alike (HKDF-SHA256),
+    /// as a token that pins no CA digest: <see cref="JoinApplicant"/> then checks the CA by the server's
+    /// <see cref="JoinProof.ProveCa"/> proof instead.
+    /// </summary>
+    public static JoinToken FromClusterSecret(string clusterSecret) =>
+        new([], HKDF.DeriveKey(HashAlgorithmName.SHA256, System.Text.Encoding.UTF8.GetBytes(clusterSecret), SecretBytes, info: "nanobox join secret v1"u8.ToArray()));
 
     /// <summary>The token for a CA and a secret the cluster already holds (printing the current token on any member).</summary>
     public static JoinToken FromSecret(ReadOnlySpan<byte> caCertificateDer, ReadOnlySpan<byte> secret) =>
@@ -82,7 +96,7 @@ public sealed class JoinToken
 
     /// <summary>Whether <paramref name="caCertificateDer"/> is the CA this token pins; constant time.</summary>
     public bool MatchesCa(ReadOnlySpan<byte> caCertificateDer) =>
-        CryptographicOperations.FixedTimeEquals(SHA256.HashData(caCertificateDer), _caDigest);
+        PinsCa && CryptographicOperations.FixedTimeEquals(SHA256.HashData(caCertificateDer), _caDigest);
 
     /// <summary>The full token, secret included: for `cluster init` and `cluster token` output only.</summary>
     public string Reveal() => $"{Prefix}{Version}-{Base32.Encode(_caDigest)}-{Base32.Encode(_secret)}";

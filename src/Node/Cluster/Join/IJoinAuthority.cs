@@ -13,6 +13,9 @@ public interface IJoinAuthority
     /// <summary>The cluster CA's certificate (DER), sent in every <see cref="JoinHello"/>.</summary>
     byte[] CaCertificateDer { get; }
 
+    /// <summary>The hello's <see cref="JoinProof.ProveCa"/> for the current join secret, or null.</summary>
+    byte[]? CaProof => null;
+
     /// <summary>
     /// Decides <paramref name="request"/>, which arrived from a stranger: must answer a refusal, not
     /// throw, for anything a joiner can send. Throwing means the cluster cannot decide now.

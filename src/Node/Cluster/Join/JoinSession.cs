@@ -18,7 +18,7 @@ internal sealed class JoinSession(IJoinAuthority authority, byte[] serverCertifi
         var nonce = JoinProof.NewNonce();
         var request = await Deadline.RunAsync(options.RequestTimeout, "no join request", async token =>
         {
-            await JoinWire.WriteAsync(stream, new JoinHello(JoinHello.CurrentVersion, nonce, authority.CaCertificateDer), token).ConfigureAwait(false);
+            await JoinWire.WriteAsync(stream, new JoinHello(JoinHello.CurrentVersion, nonce, authority.CaCertificateDer, authority.CaProof), token).ConfigureAwait(false);
             return await JoinWire.ReadAsync(stream, token).ConfigureAwait(false) as JoinRequest
                 ?? throw new ProtocolException("the peer sent another message than a join request");
         }, stopping).ConfigureAwait(false);
