@@ -268,3 +268,56 @@ public sealed class ClusterFormationLabTests(ThreeHostLab fixture) : IClassFixtu
         }
     }
 }
+
+/// <summary>The gossip key is replaced on every member without any member losing sight of another.</summary>
+[Trait("Category", "Lab")]
+public sealed class ClusterKeyRotationLabTests(ThreeHostLab fixture) : IClassFixture<ThreeHostLab>
+{
+    [Fact]
+    public async Task The_gossip_key_rotates_without_downtime()
+    {
+        var hosts = fixture.Lab.Hosts.ToArray();
+        await ClusterProbe.FormAsync(hosts[0], hosts[1], hosts[2]);
+        var before = await KeysAsync(hosts);
+        Assert.Single(before);
+
+        using var watching = new CancellationTokenSource();
+        var lost = new List<string>();
+        var watcher = Task.Run(async () =>
+        {
+            while (!watching.IsCancellationRequested)
+            {
+                foreach (var host in hosts)
+                {
+                    lost.AddRange((await ClusterProbe.MembersAsync(host))
+                        .Where(m => m.GetProperty("state").GetString() is "dead" or "left")
+                        .Select(m => $"{host.Name} saw {m.GetProperty("name").GetString()} {m.GetProperty("state").GetString()}"));
+                }
+
+                await Task.Delay(100);
+            }
+        });
+
+        var rotated = await hosts[1].NanoboxAsync("cluster", "rotate-key", "--json");
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        await watching.CancelAsync();
+        await watcher;
+
+        Assert.True(rotated.ExitCode == 0, rotated.ToString());
+        var after = await KeysAsync(hosts);
+        Assert.Single(after);
+        Assert.NotEqual(before.Single(), after.Single());
+        Assert.Empty(lost);
+    }
+
+    private static async Task<HashSet<string>> KeysAsync(IEnumerable<LabHost> hosts)
+    {
+        var keys = new HashSet<string>();
+        foreach (var host in hosts)
+        {
+            keys.Add((await ClusterProbe.ClusterStatusAsync(host))!.Value.GetProperty("gossipKey").GetString()!);
+        }
+
+        return keys;
+    }
+}

@@ -160,3 +160,43 @@ public sealed class AgentConfigFileTests
         Assert.NotNull(config.Node);
     }
 }
+
+public sealed class ClusterFormationOptionsTests
+{
+    private static AgentOptions Resolve(string toml, Dictionary<string, string>? env = null) =>
+        AgentOptionsResolver.Resolve(new AgentArguments(), n => env?.GetValueOrDefault(n), p => p == AgentOptions.DefaultConfigPath ? toml : null, "h");
+
+    [Fact]
+    public void Self_forming_is_off_without_peers_and_on_with_peers_and_a_secret()
+    {
+        Assert.Null(Resolve("[cluster]\nbootstrap_expect = 3\n").Formation);
+
+        var formation = Resolve("[cluster]\nsecret = \"0123456789abcdef\"\njoin = [\"192.0.2.1\", \"192.0.2.2:7948\"]\n").Formation!;
+
+        Assert.Equal(3, formation.BootstrapExpect);
+        Assert.Equal(["192.0.2.1", "192.0.2.2:7948"], formation.Join);
+    }
+
+    [Fact]
+    public void The_environment_can_give_the_peers_and_the_expected_count()
+    {
+        var formation = Resolve("", new() { ["NANOBOX_CLUSTER_JOIN"] = "192.0.2.1, 192.0.2.2", ["NANOBOX_CLUSTER_SECRET"] = "0123456789abcdef0", ["NANOBOX_BOOTSTRAP_EXPECT"] = "2" }).Formation!;
+
+        Assert.Equal(2, formation.BootstrapExpect);
+        Assert.Equal(["192.0.2.1", "192.0.2.2"], formation.Join);
+    }
+
+    [Theory]
+    [InlineData("[cluster]\njoin = [\"192.0.2.1\"]\n", "needs cluster.secret")]
+    [InlineData("[cluster]\njoin = [\"192.0.2.1\"]\nsecret = \"short\"\n", "at least 16")]
+    [InlineData("[cluster]\nsecret = \"0123456789abcdef\"\n", "needs cluster.join")]
+    [InlineData("[cluster]\njoin = [\"192.0.2.1\"]\nsecret = \"0123456789abcdef\"\nbootstrap_expect = 0\n", "at least 1")]
+    [InlineData("[cluster]\ncertificate_lifetime = \"5\"\n", "not a duration")]
+    [InlineData("[cluster]\ncertificate_lifetime = \"1s\"\n", "between 10s and 3650d")]
+    public void Incomplete_or_bad_formation_settings_are_refused(string toml, string expected) =>
+        Assert.Contains(expected, Assert.Throws<ConfigException>(() => Resolve(toml)).Message);
+
+    [Fact]
+    public void Certificate_lifetime_takes_units() =>
+        Assert.Equal(TimeSpan.FromHours(12), Resolve("[cluster]\ncertificate_lifetime = \"12h\"\n").CertificateLifetime);
+}

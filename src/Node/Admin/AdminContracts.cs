@@ -17,7 +17,10 @@ public sealed record StatusResponse(
 /// <param name="Leader">The leader's name, or null while none is known.</param>
 /// <param name="Healthy">A leader is known and a majority of voters is alive.</param>
 /// <param name="CertificateExpires">When this node's certificate expires; it is renewed automatically at 50-80 % of its life.</param>
-public sealed record ClusterStatus(string Id, DateTimeOffset CertificateExpires, string? Leader, int Members, int Voters, bool Healthy);
+/// <param name="GossipKey">The id of the gossip key this node seals with (never the key).</param>
+public sealed record ClusterStatus(string Id, DateTimeOffset CertificateExpires, string GossipKey, string? Leader, int Members, int Voters, bool Healthy);
+
+public sealed record KeyRotationResponse(string GossipKey);
 
 /// <summary>POST /v1/cluster/join. The token travels in the body, never in a URL.</summary>
 public sealed record ClusterJoinRequest(string Address, string Token);
@@ -42,6 +45,7 @@ public sealed record ProblemResponse(string Type, string Title, int Status, stri
 [JsonSerializable(typeof(ProblemResponse))]
 [JsonSerializable(typeof(ClusterJoinRequest))]
 [JsonSerializable(typeof(ClusterRemoveRequest))]
+[JsonSerializable(typeof(KeyRotationResponse))]
 [JsonSerializable(typeof(MemberResponse))]
 [JsonSerializable(typeof(ClusterInitResponse))]
 [JsonSerializable(typeof(ClusterJoinResponse))]

@@ -25,6 +25,9 @@ public static class ClusterApi
         v1.MapPost("/cluster/remove", (ClusterRemoveRequest request, ClusterService cluster, CancellationToken ct) =>
             Run(async () => Results.Json(await cluster.RemoveAsync(request.Node, ct), AdminJsonContext.Default.MemberResponse)));
 
+        v1.MapPost("/cluster/rotate-key", (ClusterService cluster, CancellationToken ct) =>
+            Run(async () => Results.Json(new KeyRotationResponse(await cluster.RotateGossipKeyAsync(ct)), AdminJsonContext.Default.KeyRotationResponse)));
+
         v1.MapGet("/members", (ClusterService cluster) =>
             Run(() => Task.FromResult(Results.Json(cluster.Members(), AdminJsonContext.Default.IReadOnlyListMemberResponse))));
     }

@@ -15,6 +15,7 @@ public static class ClusterCommands
         cluster.Subcommands.Add(Join());
         cluster.Subcommands.Add(Token());
         cluster.Subcommands.Add(Remove());
+        cluster.Subcommands.Add(RotateKey());
         return cluster;
     }
 
@@ -93,6 +94,20 @@ public static class ClusterCommands
                 AdminJsonContext.Default.MemberResponse,
                 ct);
             await parse.InvocationConfiguration.Output.WriteLineAsync(parse.GetValue(json) ? raw : $"Removed {removed.Name} ({removed.Id}); its certificate is revoked.");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command RotateKey()
+    {
+        var socket = ClientOptions.Socket();
+        var json = ClientOptions.Json();
+        var command = new Command("rotate-key", "Replace the gossip encryption key without downtime: install the new key everywhere, make it primary, drop the old one.") { socket, json };
+        command.SetAction((parse, ct) => ClientOptions.RunAsync(parse, socket, async client =>
+        {
+            var (rotated, raw) = await client.PostAsync("/v1/cluster/rotate-key", AdminJsonContext.Default.KeyRotationResponse, ct);
+            await parse.InvocationConfiguration.Output.WriteLineAsync(parse.GetValue(json) ? raw : $"Gossip key rotated; every member now seals with key {rotated.GossipKey}.");
             return 0;
         }));
         return command;

@@ -42,6 +42,7 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
     private UdpTcpGossipTransport? _transport;
     private Task? _loop;
     private DateTimeOffset _renewAt;
+    private long _appliedKeysRevision = -1;
 
     public ClusterRuntime(NodeContext node, INodeStore store, LocalCluster local, ClusterEndpoints endpoints, VoterPlannerOptions voterOptions, ILoggerFactory loggerFactory)
     {
@@ -223,6 +224,7 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
                     return; // the owner restarts the runtime with the new certificate
                 }
 
+                ApplyGossipKeys();
                 RefreshRole();
                 if (++ticks % ReconnectEveryTicks == 0)
                 {
@@ -284,6 +286,34 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
         LogRenewed(_logger, renewed.Certificate.NotAfter);
         Renewed?.Invoke(_local);
         return true;
+    }
+
+    /// <summary>
+    /// Brings the live key ring to what the replicated state asks for: new keys installed, the primary
+    /// switched, dropped keys removed (a rotation takes three such steps, so members always share a key).
+    /// </summary>
+    private void ApplyGossipKeys()
+    {
+        if (ClusterSecrets.GossipKeys(StateKey, State) is not { } desired || desired.Revision == _appliedKeysRevision)
+        {
+            return;
+        }
+
+        foreach (var key in desired.Ring.Keys.Where(k => !KeyRing.Keys.Any(k.SameAs)))
+        {
+            KeyRing.Install(key);
+        }
+
+        KeyRing.Use(KeyRing.Keys.First(k => k.SameAs(desired.Ring.Primary)));
+        foreach (var key in KeyRing.Keys.Where(k => !desired.Ring.Keys.Any(k.SameAs)).ToList())
+        {
+            KeyRing.Remove(key);
+        }
+
+        _appliedKeysRevision = desired.Revision;
+        _local = _local with { GossipKeys = KeyRing.Serialize() };
+        _local.Save(_store);
+        LogKeysApplied(_logger, KeyRing.Keys.Count, KeyRing.Primary.Id);
     }
 
     private async Task ReconnectAsync(CancellationToken cancellationToken)
@@ -482,6 +512,9 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Voters: {Action} {NodeId}")]
     private static partial void LogVoterChange(ILogger logger, string action, string nodeId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Gossip key ring updated: {Keys} keys, primary {Primary:x8}")]
+    private static partial void LogKeysApplied(ILogger logger, int keys, uint primary);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Node certificate renewed; valid until {NotAfter}")]
     private static partial void LogRenewed(ILogger logger, DateTimeOffset notAfter);

@@ -13,9 +13,11 @@ namespace Nanobox.Node.Cluster;
 public static class ClusterSecrets
 {
     public const string JoinSection = "join";
+    public const string GossipKeysSection = "gossip-keys";
 
     private const string CaKeyPurpose = "nanobox ca private key v1";
     private const string JoinSecretPurpose = "nanobox join secret v1";
+    private const string GossipKeysPurpose = "nanobox gossip key ring v1";
 
     public static byte[] SealCaKey(byte[] stateKey, string caKeyPem) =>
         SecretBox.Seal(stateKey, System.Text.Encoding.UTF8.GetBytes(caKeyPem), CaKeyPurpose);
@@ -52,10 +54,32 @@ public static class ClusterSecrets
     }
 
     /// <summary>What the state records of the join secret: enough to tell tokens apart, nothing to admit with.</summary>
+    /// <summary>The gossip key ring every member should hold, primary first.</summary>
+    public static PutSectionCommand PutGossipKeys(byte[] stateKey, GossipKeyRing ring, long? expectedRevision) =>
+        new(GossipKeysSection, JsonSerializer.SerializeToElement(
+            new SealedSection(SecretBox.Seal(stateKey, ring.Serialize(), GossipKeysPurpose)),
+            ClusterSecretsJsonContext.Default.SealedSection), expectedRevision);
+
+    /// <summary>The ring the state asks for and its revision, or null before any rotation.</summary>
+    public static (GossipKeyRing Ring, long Revision)? GossipKeys(byte[] stateKey, ClusterState state)
+    {
+        if (!state.Sections.TryGetValue(GossipKeysSection, out var section))
+        {
+            return null;
+        }
+
+        var sealedRing = section.Value.Deserialize(ClusterSecretsJsonContext.Default.SealedSection)?.Sealed;
+        var ring = sealedRing is null ? null : SecretBox.Open(stateKey, sealedRing, GossipKeysPurpose);
+        return ring is null ? null : (GossipKeyRing.Deserialize(ring), section.Revision);
+    }
+
     public static string Digest(JoinToken token) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(token.Secret));
 }
 
 public sealed record JoinSecretSection(byte[] SealedSecret);
 
+public sealed record SealedSection(byte[] Sealed);
+
 [JsonSerializable(typeof(JoinSecretSection))]
+[JsonSerializable(typeof(SealedSection))]
 internal sealed partial class ClusterSecretsJsonContext : JsonSerializerContext;

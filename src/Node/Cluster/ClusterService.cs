@@ -192,6 +192,32 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
         return new ClusterTokenResponse(current.Reveal(), JoinCommand(current));
     }
 
+    /// <summary>
+    /// Time for every member to apply one step of a key rotation: voters apply Raft commits at once,
+    /// non-voters poll every 500 ms. Members keep accepting every key in the ring meanwhile.
+    /// </summary>
+    private static readonly TimeSpan KeyStepDelay = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// `nanobox cluster rotate-key`: a new gossip key, without downtime: installed everywhere, then made
+    /// primary, then the old keys dropped, each step given time to reach every member.
+    /// </summary>
+    public async Task<string> RotateGossipKeyAsync(CancellationToken cancellationToken)
+    {
+        var runtime = RequireMember();
+        var fresh = GossipKey.Generate();
+        var old = runtime.KeyRing.Keys.ToList();
+        foreach (var ring in new[] { new GossipKeyRing([.. old, fresh]), new GossipKeyRing([fresh, .. old]), new GossipKeyRing([fresh]) })
+        {
+            var revision = runtime.State.Sections.TryGetValue(ClusterSecrets.GossipKeysSection, out var section) ? section.Revision : (long?)null;
+            await ReplicateAsync(runtime, ClusterSecrets.PutGossipKeys(runtime.StateKey, ring, revision), cancellationToken);
+            await Task.Delay(KeyStepDelay, cancellationToken);
+        }
+
+        LogKeyRotated(_logger, fresh.Id);
+        return fresh.Id.ToString("x8");
+    }
+
     /// <summary>How long `cluster remove` waits for the leader to carry the removal out.</summary>
     private static readonly TimeSpan RemovalTimeout = TimeSpan.FromSeconds(15);
 
@@ -227,6 +253,8 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
         }
 
         LogRemovalRequested(_logger, member.Name, member.NodeId);
+        // The removed node still holds the gossip key: replace it, so its datagrams are dropped too.
+        await RotateGossipKeyAsync(cancellationToken);
         return new MemberResponse(member.NodeId, member.Name, member.Addresses.FirstOrDefault() ?? "", "removed", member.Role == MemberRole.Voter ? "voter" : "member", false, "");
     }
 
@@ -268,6 +296,7 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
         return new ClusterStatus(
             runtime.ClusterId,
             runtime.CertificateExpiresAt,
+            runtime.KeyRing.Primary.Id.ToString("x8"),
             leader is null ? null : state.Members.TryGetValue(leader, out var l) ? l.Name : leader,
             state.Members.Count,
             state.Voters.Count(),
@@ -423,6 +452,9 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Join token rotated; the old token no longer admits nodes")]
     private static partial void LogRotated(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Gossip key rotated; new primary {KeyId:x8}")]
+    private static partial void LogKeyRotated(ILogger logger, uint keyId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Member {Name} ({NodeId}) removed and revoked")]
     private static partial void LogRemovalRequested(ILogger logger, string name, string nodeId);

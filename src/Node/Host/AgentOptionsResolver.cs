@@ -153,9 +153,10 @@ public static class AgentOptionsResolver
         int? expect = expectText is null ? config?.BootstrapExpect : int.TryParse(expectText, out var parsed) ? parsed : -1;
         if (join.Length == 0)
         {
-            return secret is null && expect is null
+            // bootstrap_expect alone (the packaged default, uncommented) means nothing without peers.
+            return secret is null
                 ? null
-                : throw new ConfigException($"cluster.secret and cluster.bootstrap_expect need cluster.join: list the addresses of the nodes that form the cluster ({ClusterJoinVariable}).");
+                : throw new ConfigException($"cluster.secret needs cluster.join: list the addresses of the nodes that form the cluster ({ClusterJoinVariable}).");
         }
 
         if (secret is null || secret.Length < ClusterFormationOptions.MinSecretLength)
