@@ -59,9 +59,9 @@ public static class FoundationBenchmark
 
         var rows = new List<string[]>
         {
-            Row($"exec to READY=1, median of {runs} (ms)", Median(ready[candidate]), Median(ready[baseline]), "< 100", "F1"),
-            Row($"exec to READY=1, p90 (ms)", Percentile(ready[candidate], 0.9), Percentile(ready[baseline], 0.9), "", "F1"),
-            Row($"exec to answered status, median of {runs} (ms)", Median(answering[candidate]), Median(answering[baseline]), "< 100", "F1"),
+            Row($"exec to READY=1, median of {runs} (ms)", Stats.Median(ready[candidate]), Stats.Median(ready[baseline]), "< 100", "F1"),
+            Row($"exec to READY=1, p90 (ms)", Stats.Percentile(ready[candidate], 0.9), Stats.Percentile(ready[baseline], 0.9), "", "F1"),
+            Row($"exec to answered status, median of {runs} (ms)", Stats.Median(answering[candidate]), Stats.Median(answering[baseline]), "< 100", "F1"),
             Row("idle RSS after 30 s (MB)", Megabytes(idle[candidate]), Megabytes(idle[baseline]), "< 40", "F1"),
             Row("binary size (MB)", Megabytes(new FileInfo(candidate).Length), Megabytes(new FileInfo(baseline).Length), "< 40", "F1"),
             new[] { "package size (MB)", Megabytes(new FileInfo(deb).Length).ToString("F1"), "", "", "" },
@@ -82,12 +82,4 @@ public static class FoundationBenchmark
         [metric, candidate.ToString(format), baseline.ToString(format), (candidate / baseline).ToString("F2"), target];
 
     private static double Megabytes(long bytes) => bytes / 1024.0 / 1024.0;
-
-    private static double Median(List<double> values) => Percentile(values, 0.5);
-
-    private static double Percentile(List<double> values, double p)
-    {
-        var sorted = values.Order().ToList();
-        return sorted[(int)Math.Min(sorted.Count - 1, Math.Floor(p * sorted.Count))];
-    }
 }

@@ -1,10 +1,22 @@
 using Nanobox.Bench;
 
-if (args is not ["foundation", var candidate, var baseline, var deb, ..])
+switch (args)
 {
-    Console.Error.WriteLine("usage: nanobox-bench foundation CANDIDATE_BINARY BASELINE_BINARY DEB [RUNS]");
-    return 64;
-}
+    case ["foundation", var candidate, var baseline, var deb, ..]:
+        return await FoundationBenchmark.RunAsync(candidate, baseline, deb, args.Length > 4 ? int.Parse(args[4]) : 20, Console.Out);
+    case ["cluster", ..]:
+        using (var cancel = new CancellationTokenSource())
+        {
+            Console.CancelKeyPress += (_, e) =>
+            {
+                e.Cancel = true;
+                cancel.Cancel();
+            };
+            return await ClusterBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 10, Console.Out, cancel.Token);
+        }
 
-var runs = args.Length > 4 ? int.Parse(args[4]) : 20;
-return await FoundationBenchmark.RunAsync(candidate, baseline, deb, runs, Console.Out);
+    default:
+        Console.Error.WriteLine("usage: nanobox-bench foundation CANDIDATE_BINARY BASELINE_BINARY DEB [RUNS]");
+        Console.Error.WriteLine("       nanobox-bench cluster [RUNS]   (root: builds a lab of 5 + RUNS hosts)");
+        return 64;
+}

@@ -5,14 +5,11 @@ namespace Nanobox.Node.Tests.ClusterLab;
 
 using Nanobox.Lab;
 
-/// <summary>Four lab hosts; the tests form a cluster of three and use the fourth as a late joiner.</summary>
-public sealed class FourHostLab() : LabFixture(new LabOptions { Hosts = 4 });
-
 /// <summary>A secure, self-forming cluster, proven with the published binary in separate network namespaces.</summary>
 [Trait("Category", "Lab")]
 public sealed class ClusterLabTests(FourHostLab fixture) : IClassFixture<FourHostLab>
 {
-        private Lab Lab => fixture.Lab;
+    private Lab Lab => fixture.Lab;
 
     [Fact]
     public async Task Nodes_form_a_cluster_fail_over_and_keep_it_across_restarts()
@@ -30,10 +27,10 @@ public sealed class ClusterLabTests(FourHostLab fixture) : IClassFixture<FourHos
         (await h2.NanoboxAsync("cluster", "join", $"{h1.Address}", "--token", token)).EnsureSuccess();
         (await h3.NanoboxAsync("cluster", "join", $"{h1.Address}:7948", "--token", token)).EnsureSuccess();
 
-        var members = await ClusterProbe.EventuallyAsync(() => ClusterProbe.AgreedMembersAsync([h1, h2, h3], expected: 3, voters: 3), Lab.Hosts);
-        Assert.All(members, m => Assert.Equal("alive", m.GetProperty("state").GetString()));
-        var leader = Lab.Hosts.Single(h => h.Name == members.Single(m => m.GetProperty("leader").GetBoolean()).GetProperty("name").GetString());
-        var status = JsonDocument.Parse((await h2.NanoboxAsync("status", "--json")).EnsureSuccess().Stdout).RootElement.GetProperty("cluster");
+        var members = await ClusterProbe.ConvergeAsync([h1, h2, h3], expected: 3, voters: 3, Lab.Hosts);
+        Assert.All(members, m => Assert.True(m.IsAlive));
+        var leader = ClusterProbe.LeaderHost(Lab.Hosts, members);
+        var status = (await ClusterProbe.ClusterStatusAsync(h2))!.Value;
         Assert.Equal(clusterId, status.GetProperty("id").GetString());
         Assert.True(status.GetProperty("healthy").GetBoolean());
 
@@ -43,16 +40,16 @@ public sealed class ClusterLabTests(FourHostLab fixture) : IClassFixture<FourHos
         await ClusterProbe.EventuallyAsync(async () =>
         {
             var rows = await ClusterProbe.MembersAsync(survivors[0]);
-            var newLeader = rows.SingleOrDefault(r => r.GetProperty("leader").GetBoolean());
-            return newLeader.ValueKind != JsonValueKind.Undefined && newLeader.GetProperty("name").GetString() != leader.Name ? rows : null;
+            var newLeader = rows.SingleOrDefault(r => r.Leader);
+            return newLeader is not null && newLeader.Name != leader.Name ? rows : null;
         });
-        (await h4.NanoboxAsync("cluster", "join", $"{survivors[0].Address}", "--token", token)).EnsureSuccess();
+        (await ClusterProbe.JoinAsync(h4, survivors[0], token)).EnsureSuccess();
         await ClusterProbe.EventuallyAsync(async () => await ClusterProbe.MembersAsync(h4) is { Count: 4 } rows ? rows : null);
 
         // The dead leader comes back and everyone converges on four members.
         await leader.Node.StartAsync();
         await leader.Node.WaitReadyAsync();
-        await ClusterProbe.EventuallyAsync(() => ClusterProbe.AgreedMembersAsync([h1, h2, h3, h4], expected: 4, voters: 3), Lab.Hosts);
+        await ClusterProbe.ConvergeAsync([h1, h2, h3, h4], expected: 4, voters: 3, Lab.Hosts);
 
         // Stop every node and start them again: same cluster, same CA, same members.
         var before = await ClusterProbe.MembersAsync(h1);
@@ -66,12 +63,11 @@ public sealed class ClusterLabTests(FourHostLab fixture) : IClassFixture<FourHos
             await host.Node.StartAsync();
         }
 
-        var after = await ClusterProbe.EventuallyAsync(() => ClusterProbe.AgreedMembersAsync([h1, h2, h3, h4], expected: 4, voters: 3), Lab.Hosts);
+        var after = await ClusterProbe.ConvergeAsync([h1, h2, h3, h4], expected: 4, voters: 3, Lab.Hosts);
         Assert.Equal(ClusterProbe.Ids(before), ClusterProbe.Ids(after));
-        var restartedStatus = JsonDocument.Parse((await h3.NanoboxAsync("status", "--json")).EnsureSuccess().Stdout).RootElement.GetProperty("cluster");
+        var restartedStatus = (await ClusterProbe.ClusterStatusAsync(h3))!.Value;
         Assert.Equal(clusterId, restartedStatus.GetProperty("id").GetString());
-        var sameToken = JsonDocument.Parse((await h4.NanoboxAsync("cluster", "token", "--json")).EnsureSuccess().Stdout).RootElement.GetProperty("token").GetString();
-        Assert.Equal(token, sameToken);
+        Assert.Equal(token, await ClusterProbe.TokenAsync(h4));
     }
 }
 
@@ -93,7 +89,7 @@ public sealed class ClusterJoinErrorLabTests(ThreeHostLab fixture) : IClassFixtu
         await AssertJoinFailsAsync(h2, "198.18.0.99", token, "No connection");
         await AssertJoinFailsAsync(h2, h1.Address.ToString(), "NBX1-nonsense", "not valid");
 
-        (await h2.NanoboxAsync("cluster", "join", h1.Address.ToString(), "--token", token)).EnsureSuccess();
+        (await ClusterProbe.JoinAsync(h2, h1, token)).EnsureSuccess();
         await AssertJoinFailsAsync(h2, h1.Address.ToString(), token, "already in cluster");
         await AssertJoinFailsAsync(h1, h2.Address.ToString(), token, "already in cluster");
     }
@@ -121,9 +117,7 @@ public sealed class ClusterPartitionLabTests(ThreeHostLab fixture) : IClassFixtu
     {
         var hosts = fixture.Lab.Hosts.ToArray();
         await ClusterProbe.FormAsync(hosts[0], hosts[1], hosts[2]);
-        var members = await ClusterProbe.MembersAsync(hosts[0]);
-        var leaderName = members.Single(m => m.GetProperty("leader").GetBoolean()).GetProperty("name").GetString();
-        var leader = hosts.Single(h => h.Name == leaderName);
+        var leader = ClusterProbe.LeaderHost(hosts, await ClusterProbe.MembersAsync(hosts[0]));
         var majority = hosts.Where(h => h != leader).ToArray();
 
         await fixture.Lab.IsolateAsync(leader);
@@ -133,16 +127,11 @@ public sealed class ClusterPartitionLabTests(ThreeHostLab fixture) : IClassFixtu
         Assert.True(refused.Stderr.Contains("majority"), refused.ToString());
         (await leader.NanoboxAsync("members")).EnsureSuccess();
 
-        var rotated = JsonDocument.Parse((await majority[0].NanoboxAsync("cluster", "token", "--rotate", "--json")).EnsureSuccess().Stdout)
-            .RootElement.GetProperty("token").GetString();
+        var rotated = ClusterProbe.TokenOf((await ClusterProbe.RotateTokenAsync(majority[0])).EnsureSuccess());
 
         await fixture.Lab.RejoinAsync(leader);
-        await ClusterProbe.EventuallyAsync(() => ClusterProbe.AgreedMembersAsync(hosts, expected: 3, voters: 3), hosts);
-        await ClusterProbe.EventuallyAsync(async () =>
-        {
-            var seen = JsonDocument.Parse((await leader.NanoboxAsync("cluster", "token", "--json")).EnsureSuccess().Stdout).RootElement.GetProperty("token").GetString();
-            return seen == rotated ? seen : null;
-        });
+        await ClusterProbe.ConvergeAsync(hosts, expected: 3, voters: 3);
+        await ClusterProbe.EventuallyAsync(async () => await ClusterProbe.TokenAsync(leader) is var seen && seen == rotated ? seen : null);
     }
 }
 
@@ -160,7 +149,7 @@ public sealed class ClusterRemoveLabTests(FourHostLab fixture) : IClassFixture<F
         // A non-voter, removed through a member that need not be the leader.
         var removed = await h2.NanoboxAsync("cluster", "remove", h4.Name);
         Assert.True(removed.ExitCode == 0, removed.ToString());
-        await ClusterProbe.EventuallyAsync(() => ClusterProbe.AgreedMembersAsync([h1, h2, h3], expected: 3, voters: 3), hosts);
+        await ClusterProbe.ConvergeAsync([h1, h2, h3], expected: 3, voters: 3, hosts);
 
         // Its certificate is refused at once: a write it sends to the leader is turned away.
         var refused = await h4.NanoboxAsync("cluster", "token", "--rotate");
@@ -168,7 +157,7 @@ public sealed class ClusterRemoveLabTests(FourHostLab fixture) : IClassFixture<F
 
         // A voter: it leaves the Raft configuration first, then the member list.
         Assert.True((await h1.NanoboxAsync("cluster", "remove", h3.Name)).ExitCode == 0);
-        await ClusterProbe.EventuallyAsync(() => ClusterProbe.AgreedMembersAsync([h1, h2], expected: 2, voters: 2), hosts);
+        await ClusterProbe.ConvergeAsync([h1, h2], expected: 2, voters: 2, hosts);
         (await h2.NanoboxAsync("cluster", "token", "--rotate")).EnsureSuccess();
 
         var self = await h1.NanoboxAsync("cluster", "remove", h1.Name);
@@ -290,8 +279,8 @@ public sealed class ClusterKeyRotationLabTests(ThreeHostLab fixture) : IClassFix
                 foreach (var host in hosts)
                 {
                     lost.AddRange((await ClusterProbe.MembersAsync(host))
-                        .Where(m => m.GetProperty("state").GetString() is "dead" or "left")
-                        .Select(m => $"{host.Name} saw {m.GetProperty("name").GetString()} {m.GetProperty("state").GetString()}"));
+                        .Where(m => m.State is "dead" or "left")
+                        .Select(m => $"{host.Name} saw {m.Name} {m.State}"));
                 }
 
                 await Task.Delay(100);

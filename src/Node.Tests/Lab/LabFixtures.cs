@@ -16,6 +16,12 @@ public abstract class LabFixture(LabOptions options) : IAsyncLifetime
 /// <summary>Three hosts with nodes, no Docker.</summary>
 public sealed class ThreeHostLab() : LabFixture(new LabOptions { Hosts = 3 });
 
+/// <summary>Four hosts with nodes: a cluster of three and a late joiner, or a cluster of four.</summary>
+public sealed class FourHostLab() : LabFixture(new LabOptions { Hosts = 4 });
+
+/// <summary>Five hosts with nodes: a cluster large enough for five voters.</summary>
+public sealed class FiveHostLab() : LabFixture(new LabOptions { Hosts = 5 });
+
 /// <summary>One host with a node, for node lifecycle tests.</summary>
 public sealed class OneHostLab() : LabFixture(new LabOptions { Hosts = 1 });
 

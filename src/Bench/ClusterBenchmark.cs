@@ -1,0 +1,162 @@
+using System.Diagnostics;
+
+namespace Nanobox.Bench;
+
+using Nanobox.Lab;
+
+/// <summary>
+/// The cluster's numbers, measured in the lab on real processes (one published nanobox per network
+/// namespace, real UDP/TCP between them): kill -9 to dead everywhere, join visibility, leader failover to
+/// a committed write, and gossip bytes per node. Everything is observed through the CLI, as an operator
+/// would (see <see cref="MemberPoller"/> for what that adds).
+/// </summary>
+public sealed class ClusterBenchmark
+{
+    private const int ClusterSize = 5;
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan IdleWindow = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(30);
+
+    private readonly Lab _lab;
+    private readonly TextWriter _output;
+    private readonly MemberPoller _poller = new(PollInterval, concurrentCalls: 2);
+    private readonly List<LabHost> _members;
+
+    private ClusterBenchmark(Lab lab, TextWriter output)
+    {
+        _lab = lab;
+        _output = output;
+        _members = lab.Hosts.Take(ClusterSize).ToList();
+    }
+
+    private LabHost[] Cluster => _lab.Hosts.Take(ClusterSize).ToArray();
+
+    /// <summary>A lab of 5 + <paramref name="runs"/> hosts: 5 form the cluster, each of the others joins once.</summary>
+    public static async Task<int> RunAsync(int runs, TextWriter output, CancellationToken ct)
+    {
+        await output.WriteLineAsync($"starting a lab of {ClusterSize + runs} hosts (load average {LoadAverage()})...");
+        await using var lab = await Lab.StartAsync(new LabOptions { Hosts = ClusterSize + runs }, ct);
+        var bench = new ClusterBenchmark(lab, output);
+        await ClusterProbe.FormAsync(bench.Cluster, ct);
+        await output.WriteLineAsync($"lab {lab.Id}: cluster of {ClusterSize} formed; polling every {PollInterval.TotalMilliseconds:0} ms");
+
+        var traffic = await bench.MeasureIdleTrafficAsync(ct);
+        var detection = await bench.MeasureDetectionAsync(runs, ct);
+        var failover = await bench.MeasureFailoverAsync(runs, ct);
+        var joins = await bench.MeasureJoinsAsync(ct);
+
+        var memberlist = "4 s suspicion + up to 1 s probe interval: ≈ 5 s";
+        var table = new ResultTable();
+        table.Add($"kill -9 of a non-leader → `dead` on all {ClusterSize - 1} survivors (ms)", detection.All, "median < 2000", memberlist);
+        table.Add("kill -9 of a non-leader → `dead` on the first survivor (ms)", detection.First, "", memberlist);
+        table.Add("`cluster join` command, start to exit (ms)", joins.Command, "", "");
+        table.Add("`cluster join` start → new node `alive` on every member (ms)", joins.Visible, "< 1000", "");
+        table.Add("kill -9 of the leader → first committed write (ms)", failover, "< 1500", "no consensus in memberlist");
+        table.Add($"gossip bytes/s sent per node, port 7946 ({ClusterSize} nodes, {IdleWindow.TotalSeconds:0} s idle; n = nodes)", traffic.Gossip, "", "");
+        table.Add("all bytes/s sent per node on eth0 (gossip + Raft + control; same window)", traffic.Eth0, "", "");
+        table.Add("one `members --json` call through the CLI (ms)", [.. bench._poller.CallMilliseconds], "", "");
+        table.Add("real poll period per host (ms)", [.. bench._poller.PeriodMilliseconds], "", "");
+        await output.WriteLineAsync($"\nload average at the end: {LoadAverage()}\n");
+        await table.WriteAsync(output);
+        return 0;
+    }
+
+    private async Task<(List<double> Gossip, List<double> Eth0)> MeasureIdleTrafficAsync(CancellationToken ct)
+    {
+        await ClusterProbe.ConvergeAsync(Cluster, ClusterSize, ClusterSize, ct: ct);
+        await _output.WriteLineAsync($"gossip traffic: {IdleWindow.TotalSeconds:0} s idle window, nothing else running in the lab...");
+        await using var meter = await GossipTrafficMeter.InstallAsync(Cluster, ct);
+        var before = await meter.ReadAsync(ct);
+        var clock = Stopwatch.StartNew();
+        await Task.Delay(IdleWindow, ct);
+        var after = await meter.ReadAsync(ct);
+        var seconds = clock.Elapsed.TotalSeconds;
+        return (
+            before.Zip(after, (b, a) => (a.Gossip - b.Gossip) / seconds).ToList(),
+            before.Zip(after, (b, a) => (a.Eth0 - b.Eth0) / seconds).ToList());
+    }
+
+    private async Task<(List<double> All, List<double> First)> MeasureDetectionAsync(int runs, CancellationToken ct)
+    {
+        var (all, first) = (new List<double>(), new List<double>());
+        for (var run = 0; run < runs; run++)
+        {
+            var leader = ClusterProbe.LeaderHost(Cluster, await ClusterProbe.ConvergeAsync(Cluster, ClusterSize, ClusterSize, ct: ct));
+            var victims = Cluster.Where(h => h != leader).ToArray();
+            var victim = victims[run % victims.Length];
+            var start = Stopwatch.GetTimestamp();
+            await victim.Node.KillAsync(ct);
+            var seen = await _poller.UntilEachAsync(Cluster.Where(h => h != victim), start,
+                members => members.Any(m => m.Name == victim.Name && m.IsDead), WaitLimit, ct);
+            all.Add(seen.Max().TotalMilliseconds);
+            first.Add(seen.Min().TotalMilliseconds);
+            await _output.WriteLineAsync($"detection {run + 1}/{runs}: killed {victim.Name}; dead on all survivors after {all[^1]:0} ms (first {first[^1]:0} ms)");
+            await RestartAsync(victim, ct);
+        }
+
+        return (all, first);
+    }
+
+    private async Task<List<double>> MeasureFailoverAsync(int runs, CancellationToken ct)
+    {
+        var samples = new List<double>();
+        for (var run = 0; run < runs; run++)
+        {
+            var leader = ClusterProbe.LeaderHost(Cluster, await ClusterProbe.ConvergeAsync(Cluster, ClusterSize, ClusterSize, ct: ct));
+            var writer = Cluster.First(h => h != leader);
+            var start = Stopwatch.GetTimestamp();
+            await leader.Node.KillAsync(ct);
+            await ClusterProbe.CommitWriteAsync(writer, PollInterval, WaitLimit, ct);
+            samples.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            await _output.WriteLineAsync($"failover {run + 1}/{runs}: killed leader {leader.Name}; a write through {writer.Name} committed after {samples[^1]:0} ms");
+            await RestartAsync(leader, ct);
+        }
+
+        return samples;
+    }
+
+    /// <summary>Each host beyond the cluster joins through h1 (as `cluster init` tells an operator to), one at a time.</summary>
+    private async Task<(List<double> Command, List<double> Visible)> MeasureJoinsAsync(CancellationToken ct)
+    {
+        var (command, visible) = (new List<double>(), new List<double>());
+        var seed = _lab.Hosts[0];
+        var token = await ClusterProbe.TokenAsync(seed, ct);
+        foreach (var joiner in _lab.Hosts.Skip(ClusterSize))
+        {
+            bool Listed(IReadOnlyList<ClusterMember> rows) => rows.Any(m => m.Name == joiner.Name && m.IsAlive);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var start = Stopwatch.GetTimestamp();
+            var others = _poller.UntilEachAsync(_members, start, Listed, WaitLimit, stop.Token);
+            try
+            {
+                (await ClusterProbe.JoinAsync(joiner, seed, token, ct)).EnsureSuccess();
+                command.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                var self = await _poller.UntilAsync(joiner, start, Listed, WaitLimit, ct);
+                visible.Add((await others).Append(self).Max().TotalMilliseconds);
+            }
+            finally
+            {
+                await stop.CancelAsync();
+            }
+
+            _members.Add(joiner);
+            await _output.WriteLineAsync($"join {visible.Count}: {joiner.Name} joined a cluster of {_members.Count - 1}; command {command[^1]:0} ms, alive on all {_members.Count} after {visible[^1]:0} ms");
+            await ClusterProbe.ConvergeAsync(_members, _members.Count, ClusterProbe.ExpectedVoters(_members.Count), ct: ct);
+            await Task.Delay(Settle, ct);
+        }
+
+        return (command, visible);
+    }
+
+    /// <summary>Starts a killed node again and waits until the whole cluster agrees, then lets it settle.</summary>
+    private async Task RestartAsync(LabHost host, CancellationToken ct)
+    {
+        await host.Node.StartAsync(ct: ct);
+        await host.Node.WaitReadyAsync(ct: ct);
+        await ClusterProbe.ConvergeAsync(Cluster, ClusterSize, ClusterSize, ct: ct);
+        await Task.Delay(Settle, ct);
+    }
+
+    private static string LoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+}
