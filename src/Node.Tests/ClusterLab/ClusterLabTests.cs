@@ -310,3 +310,49 @@ public sealed class ClusterKeyRotationLabTests(ThreeHostLab fixture) : IClassFix
         return keys;
     }
 }
+
+/// <summary>A voter dead longer than `cluster.voter_replace_after` is replaced by a healthy member.</summary>
+[Trait("Category", "Lab")]
+public sealed class ClusterVoterReplacementLabTests(FourHostLab fixture) : IClassFixture<FourHostLab>
+{
+    [Fact]
+    public async Task A_dead_voter_is_replaced_by_a_healthy_member_and_comes_back_as_a_member()
+    {
+        var hosts = fixture.Lab.Hosts.ToArray();
+        var quick = new Dictionary<string, string> { ["NANOBOX_VOTER_REPLACE_AFTER"] = "10s" };
+        foreach (var host in hosts)
+        {
+            await host.Node.StopAsync();
+            await host.Node.StartAsync(env: quick);
+            await host.Node.WaitReadyAsync();
+        }
+
+        await ClusterProbe.FormAsync(hosts[0], hosts[1], hosts[2], hosts[3]);
+        var rows = await ClusterProbe.MembersAsync(hosts[0]);
+        var spare = hosts.Single(h => rows.Single(r => r.Name == h.Name).Role == "member");
+        var victim = hosts.First(h => h != spare && !rows.Single(r => r.Name == h.Name).Leader);
+        var survivors = hosts.Where(h => h != victim).ToArray();
+
+        await victim.Node.KillAsync();
+
+        await ClusterProbe.EventuallyAsync(async () =>
+        {
+            foreach (var host in survivors)
+            {
+                var seen = await ClusterProbe.MembersAsync(host);
+                if (seen.Count != 4 || seen.Single(r => r.Name == victim.Name).IsVoter || !seen.Single(r => r.Name == spare.Name).IsVoter
+                    || seen.Count(r => r.IsVoter) != 3)
+                {
+                    return null;
+                }
+            }
+
+            return survivors;
+        }, hosts, timeout: TimeSpan.FromSeconds(40));
+
+        await victim.Node.StartAsync(env: quick);
+        await victim.Node.WaitReadyAsync();
+        var back = await ClusterProbe.EventuallyAsync(() => ClusterProbe.AgreedMembersAsync(hosts, expected: 4, voters: 3), hosts);
+        Assert.False(back.Single(r => r.Name == victim.Name).IsVoter);
+    }
+}

@@ -193,6 +193,7 @@ public sealed class ClusterFormationOptionsTests
     [InlineData("[cluster]\njoin = [\"192.0.2.1\"]\nsecret = \"0123456789abcdef\"\nbootstrap_expect = 0\n", "at least 1")]
     [InlineData("[cluster]\ncertificate_lifetime = \"5\"\n", "not a duration")]
     [InlineData("[cluster]\ncertificate_lifetime = \"1s\"\n", "between 10s and 3650d")]
+    [InlineData("[cluster]\nvoter_replace_after = \"5s\"\n", "between 10s and 30d")]
     public void Incomplete_or_bad_formation_settings_are_refused(string toml, string expected) =>
         Assert.Contains(expected, Assert.Throws<ConfigException>(() => Resolve(toml)).Message);
 

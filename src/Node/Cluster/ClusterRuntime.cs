@@ -214,8 +214,10 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
                         await ReconcileVotersAsync(cancellationToken);
                     }
                 }
-                else if (!IsVoter(_node.Identity.Id))
+                else
                 {
+                    // Non-voters live on what they pull; a voter pulls too, which costs an "unchanged" answer
+                    // and rescues a voter demoted while it was down (its own Raft replica stopped at the demotion).
                     await FollowStateAsync(cancellationToken);
                 }
 
@@ -438,8 +440,8 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
     }
 
     /// <summary>
-    /// A non-voter is outside the Raft configuration: it pulls newer state from a voter, known from the
-    /// state it has or, right after joining, from gossip (members announce their role).
+    /// Pulls newer state from a voter, known from the state it has or, right after joining, from gossip
+    /// (members announce their role). A non-voter is outside the Raft configuration and lives on this.
     /// </summary>
     private async Task FollowStateAsync(CancellationToken cancellationToken)
     {

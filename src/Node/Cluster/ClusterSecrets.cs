@@ -30,56 +30,48 @@ public static class ClusterSecrets
     }
 
     public static PutSectionCommand PutJoinSecret(byte[] stateKey, JoinToken token, long? expectedRevision) =>
-        new(JoinSection, JsonSerializer.SerializeToElement(
-            new JoinSecretSection(SecretBox.Seal(stateKey, token.Secret, JoinSecretPurpose)),
-            ClusterSecretsJsonContext.Default.JoinSecretSection), expectedRevision);
+        PutSealed(JoinSection, stateKey, token.Secret, JoinSecretPurpose, expectedRevision);
 
     /// <summary>The current join token, or null before the cluster has stored one.</summary>
     public static JoinToken? CurrentToken(byte[] stateKey, ClusterState state)
     {
-        if (state.Ca is null || !state.Sections.TryGetValue(JoinSection, out var section))
-        {
-            return null;
-        }
-
-        var sealedSecret = section.Value.Deserialize(ClusterSecretsJsonContext.Default.JoinSecretSection)?.SealedSecret;
-        var secret = sealedSecret is null ? null : SecretBox.Open(stateKey, sealedSecret, JoinSecretPurpose);
-        if (secret is null)
+        if (state.Ca is null || OpenSealed(JoinSection, stateKey, state, JoinSecretPurpose) is not { } secret)
         {
             return null;
         }
 
         using var caCertificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(state.Ca.CertificatePem);
-        return JoinToken.FromSecret(caCertificate.RawData, secret);
+        return JoinToken.FromSecret(caCertificate.RawData, secret.Bytes);
     }
 
-    /// <summary>What the state records of the join secret: enough to tell tokens apart, nothing to admit with.</summary>
     /// <summary>The gossip key ring every member should hold, primary first.</summary>
     public static PutSectionCommand PutGossipKeys(byte[] stateKey, GossipKeyRing ring, long? expectedRevision) =>
-        new(GossipKeysSection, JsonSerializer.SerializeToElement(
-            new SealedSection(SecretBox.Seal(stateKey, ring.Serialize(), GossipKeysPurpose)),
-            ClusterSecretsJsonContext.Default.SealedSection), expectedRevision);
+        PutSealed(GossipKeysSection, stateKey, ring.Serialize(), GossipKeysPurpose, expectedRevision);
 
     /// <summary>The ring the state asks for and its revision, or null before any rotation.</summary>
-    public static (GossipKeyRing Ring, long Revision)? GossipKeys(byte[] stateKey, ClusterState state)
+    public static (GossipKeyRing Ring, long Revision)? GossipKeys(byte[] stateKey, ClusterState state) =>
+        OpenSealed(GossipKeysSection, stateKey, state, GossipKeysPurpose) is { } ring ? (GossipKeyRing.Deserialize(ring.Bytes), ring.Revision) : null;
+
+    private static PutSectionCommand PutSealed(string section, byte[] stateKey, ReadOnlySpan<byte> plaintext, string purpose, long? expectedRevision) =>
+        new(section, JsonSerializer.SerializeToElement(new SealedSection(SecretBox.Seal(stateKey, plaintext, purpose)), ClusterSecretsJsonContext.Default.SealedSection), expectedRevision);
+
+    private static (byte[] Bytes, long Revision)? OpenSealed(string name, byte[] stateKey, ClusterState state, string purpose)
     {
-        if (!state.Sections.TryGetValue(GossipKeysSection, out var section))
+        if (!state.Sections.TryGetValue(name, out var section)
+            || section.Value.Deserialize(ClusterSecretsJsonContext.Default.SealedSection)?.Sealed is not { } sealedBytes
+            || SecretBox.Open(stateKey, sealedBytes, purpose) is not { } plaintext)
         {
             return null;
         }
 
-        var sealedRing = section.Value.Deserialize(ClusterSecretsJsonContext.Default.SealedSection)?.Sealed;
-        var ring = sealedRing is null ? null : SecretBox.Open(stateKey, sealedRing, GossipKeysPurpose);
-        return ring is null ? null : (GossipKeyRing.Deserialize(ring), section.Revision);
+        return (plaintext, section.Revision);
     }
 
+    /// <summary>What the state records of the join secret: enough to tell tokens apart, nothing to admit with.</summary>
     public static string Digest(JoinToken token) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(token.Secret));
 }
 
-public sealed record JoinSecretSection(byte[] SealedSecret);
-
 public sealed record SealedSection(byte[] Sealed);
 
-[JsonSerializable(typeof(JoinSecretSection))]
 [JsonSerializable(typeof(SealedSection))]
 internal sealed partial class ClusterSecretsJsonContext : JsonSerializerContext;

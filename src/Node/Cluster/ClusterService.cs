@@ -395,7 +395,7 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
 
     private async Task StartRuntimeAsync(LocalCluster local, IReadOnlyList<IPEndPoint> seeds, CancellationToken cancellationToken)
     {
-        var runtime = new ClusterRuntime(node, store, local, Endpoints, new VoterPlannerOptions(), loggerFactory);
+        var runtime = new ClusterRuntime(node, store, local, Endpoints, new VoterPlannerOptions { VoterReplaceAfter = node.Options.VoterReplaceAfter }, loggerFactory);
         runtime.Renewed += renewed => _ = RestartAsync(renewed);
         _runtime = runtime;
         await runtime.StartAsync(seeds, cancellationToken);

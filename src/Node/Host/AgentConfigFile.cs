@@ -18,7 +18,7 @@ public sealed class AgentConfigFile
         ["node"] = ["name", "data_dir", "advertise"],
         ["admin"] = ["socket"],
         ["log"] = ["level"],
-        ["cluster"] = ["certificate_lifetime", "secret", "bootstrap_expect", "join"],
+        ["cluster"] = ["certificate_lifetime", "voter_replace_after", "secret", "bootstrap_expect", "join"],
     };
 
     [JsonPropertyName("node")]
@@ -55,6 +55,9 @@ public sealed class AgentConfigFile
     {
         [JsonPropertyName("certificate_lifetime")]
         public string? CertificateLifetime { get; set; }
+
+        [JsonPropertyName("voter_replace_after")]
+        public string? VoterReplaceAfter { get; set; }
 
         [JsonPropertyName("secret")]
         public string? Secret { get; set; }

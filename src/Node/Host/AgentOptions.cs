@@ -27,6 +27,12 @@ public sealed record AgentOptions
 
     public static readonly TimeSpan DefaultCertificateLifetime = TimeSpan.FromDays(30);
 
+    /// <summary>How long a voter may be dead before the leader replaces it with a healthy member.</summary>
+    public TimeSpan VoterReplaceAfter { get; init; } = DefaultVoterReplaceAfter;
+
+    /// <summary>Rides out a reboot without churning voters.</summary>
+    public static readonly TimeSpan DefaultVoterReplaceAfter = TimeSpan.FromMinutes(5);
+
     /// <summary>Self-forming: set when the config names peers and a shared secret; null otherwise.</summary>
     public ClusterFormationOptions? Formation { get; init; }
 }

@@ -28,12 +28,17 @@ public static class AgentOptionsResolver
     public const string LogLevelVariable = "NANOBOX_LOG_LEVEL";
     public const string CertificateLifetimeVariable = "NANOBOX_CERTIFICATE_LIFETIME";
     public const string ClusterSecretVariable = "NANOBOX_CLUSTER_SECRET";
+    public const string VoterReplaceAfterVariable = "NANOBOX_VOTER_REPLACE_AFTER";
     public const string BootstrapExpectVariable = "NANOBOX_BOOTSTRAP_EXPECT";
     public const string ClusterJoinVariable = "NANOBOX_CLUSTER_JOIN";
 
     /// <summary>Shorter would renew too often to be sane; longer than the CA would outlive it.</summary>
     private static readonly TimeSpan MinCertificateLifetime = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan MaxCertificateLifetime = TimeSpan.FromDays(3650);
+
+    /// <summary>Shorter would churn voters on a blip; the planner's own floor.</summary>
+    private static readonly TimeSpan MinVoterReplaceAfter = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan MaxVoterReplaceAfter = TimeSpan.FromDays(30);
 
     /// <summary>sun_path is 108 bytes including the terminating NUL.</summary>
     private const int MaxSocketPathBytes = 107;
@@ -50,6 +55,7 @@ public static class AgentOptionsResolver
         var name = Pick(args.Name, environment(NameVariable), config.Node?.Name) ?? hostName;
         var logLevel = Pick(args.LogLevel, environment(LogLevelVariable), config.Log?.Level);
         var lifetime = Pick(environment(CertificateLifetimeVariable), config.Cluster?.CertificateLifetime);
+        var replaceAfter = Pick(environment(VoterReplaceAfterVariable), config.Cluster?.VoterReplaceAfter);
 
         return new AgentOptions
         {
@@ -59,7 +65,12 @@ public static class AgentOptionsResolver
             Advertise = advertise is null ? null : ParseAdvertise(advertise),
             Name = ValidateName(name),
             LogLevel = logLevel is null ? LogLevel.Information : ParseLogLevel(logLevel),
-            CertificateLifetime = lifetime is null ? AgentOptions.DefaultCertificateLifetime : ParseLifetime(lifetime),
+            CertificateLifetime = lifetime is null
+                ? AgentOptions.DefaultCertificateLifetime
+                : ParseDuration(lifetime, MinCertificateLifetime, MaxCertificateLifetime, "certificate lifetime", "cluster.certificate_lifetime", CertificateLifetimeVariable),
+            VoterReplaceAfter = replaceAfter is null
+                ? AgentOptions.DefaultVoterReplaceAfter
+                : ParseDuration(replaceAfter, MinVoterReplaceAfter, MaxVoterReplaceAfter, "voter replacement delay", "cluster.voter_replace_after", VoterReplaceAfterVariable),
             Formation = ResolveFormation(environment, config.Cluster),
         };
     }
@@ -173,11 +184,11 @@ public static class AgentOptionsResolver
     }
 
     /// <summary>A number and a unit: s, m, h or d (e.g. "30d", "12h").</summary>
-    private static TimeSpan ParseLifetime(string value)
+    private static TimeSpan ParseDuration(string value, TimeSpan min, TimeSpan max, string what, string key, string variable)
     {
         var unit = value.Length > 1 ? value[^1] : ' ';
         var valid = long.TryParse(value[..^1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var amount);
-        TimeSpan? lifetime = valid ? unit switch
+        TimeSpan? duration = valid ? unit switch
         {
             's' => TimeSpan.FromSeconds(amount),
             'm' => TimeSpan.FromMinutes(amount),
@@ -185,10 +196,13 @@ public static class AgentOptionsResolver
             'd' => TimeSpan.FromDays(amount),
             _ => null,
         } : null;
-        return lifetime is { } parsed && parsed >= MinCertificateLifetime && parsed <= MaxCertificateLifetime
+        return duration is { } parsed && parsed >= min && parsed <= max
             ? parsed
-            : throw new ConfigException($"The certificate lifetime '{value}' is not a duration between 10s and 3650d: write a number and a unit (s, m, h, d), e.g. \"30d\" (cluster.certificate_lifetime or {CertificateLifetimeVariable}).");
+            : throw new ConfigException($"The {what} '{value}' is not a duration between {Format(min)} and {Format(max)}: write a number and a unit (s, m, h, d), e.g. \"30d\" ({key} or {variable}).");
     }
+
+    private static string Format(TimeSpan span) =>
+        span.TotalDays >= 1 ? $"{span.TotalDays:0}d" : span.TotalHours >= 1 ? $"{span.TotalHours:0}h" : span.TotalMinutes >= 1 ? $"{span.TotalMinutes:0}m" : $"{span.TotalSeconds:0}s";
 
     private static LogLevel ParseLogLevel(string value) => value.ToLowerInvariant() switch
     {
