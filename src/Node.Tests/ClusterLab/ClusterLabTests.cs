@@ -155,6 +155,21 @@ public sealed class ClusterRemoveLabTests(FourHostLab fixture) : IClassFixture<F
         var refused = await h4.NanoboxAsync("cluster", "token", "--rotate");
         Assert.Equal(1, refused.ExitCode);
 
+        // Nor can it come back with its identity: forget its membership but keep its node id, and join again.
+        await h4.Node.StopAsync();
+        using (var store = Nanobox.Node.Storage.LiteDbNodeStore.Open(h4.DataDir))
+        {
+            Assert.True(Nanobox.Node.Cluster.LocalCluster.Delete(store));
+        }
+
+        Directory.Delete(Path.Combine(h4.DataDir, "raft"), recursive: true);
+        await h4.Node.StartAsync();
+        await h4.Node.WaitReadyAsync();
+        var rejoin = await h4.NanoboxAsync("cluster", "join", h1.Address.ToString(), "--token", await ClusterProbe.TokenAsync(h1));
+        Assert.Equal(1, rejoin.ExitCode);
+        Assert.Contains("was removed from the cluster and cannot rejoin", rejoin.Stderr);
+        Assert.Null(await ClusterProbe.ClusterStatusAsync(h4));
+
         // A voter: it leaves the Raft configuration first, then the member list.
         Assert.True((await h1.NanoboxAsync("cluster", "remove", h3.Name)).ExitCode == 0);
         await ClusterProbe.ConvergeAsync([h1, h2], expected: 2, voters: 2, hosts);
