@@ -371,3 +371,35 @@ public sealed class ClusterVoterReplacementLabTests(FourHostLab fixture) : IClas
         Assert.False(back.Single(r => r.Name == victim.Name).IsVoter);
     }
 }
+
+/// <summary>Junk sent to a member's gossip port is dropped and counted, and the member carries on.</summary>
+[Trait("Category", "Lab")]
+public sealed class ClusterHostileDatagramLabTests(ThreeHostLab fixture) : IClassFixture<ThreeHostLab>
+{
+    [Fact]
+    public async Task Truncated_forged_and_garbage_datagrams_are_dropped_counted_and_harmless()
+    {
+        var hosts = fixture.Lab.Hosts.ToArray();
+        await ClusterProbe.FormAsync(hosts[0], hosts[1], hosts[2]);
+        var target = hosts[1];
+        var before = await DroppedAsync(target);
+
+        // From another lab host: a 3-byte datagram (truncated), one shaped like a sealed datagram but
+        // authenticated by nobody (forged: version byte 1, then random bytes), and plain text.
+        var send = string.Join(" ; ", new[]
+        {
+            "printf abc",
+            "{ printf '\\001'; head -c 200 /dev/urandom; }",
+            "printf 'GET / HTTP/1.0\\r\\n\\r\\n'",
+        }.Select(payload => $"for i in 1 2 3 4 5; do {payload} > /dev/udp/{target.Address}/7946; done"));
+        (await hosts[0].RunAsync("bash", ["-c", send], TimeSpan.FromSeconds(60))).EnsureSuccess();
+
+        var after = await ClusterProbe.EventuallyAsync(async () => await DroppedAsync(target) is var d && d >= before + 15 ? (long?)d : null, hosts);
+        Assert.True(after >= before + 15, $"dropped {before} -> {after}");
+        Assert.True(target.Node.IsRunning);
+        await ClusterProbe.ConvergeAsync(hosts, expected: 3, voters: 3, hosts);
+    }
+
+    private static async Task<long> DroppedAsync(LabHost host) =>
+        (await ClusterProbe.ClusterStatusAsync(host))!.Value.GetProperty("gossip").GetProperty("dropped").GetInt64();
+}

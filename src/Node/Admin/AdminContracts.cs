@@ -18,7 +18,10 @@ public sealed record StatusResponse(
 /// <param name="Healthy">A leader is known and a majority of voters is alive.</param>
 /// <param name="CertificateExpires">When this node's certificate expires; it is renewed automatically at 50-80 % of its life.</param>
 /// <param name="GossipKey">The id of the gossip key this node seals with (never the key).</param>
-public sealed record ClusterStatus(string Id, DateTimeOffset CertificateExpires, string GossipKey, string? Leader, int Members, int Voters, bool Healthy);
+/// <param name="Gossip">Datagram counts, and the datagrams dropped (forged, replayed, truncated, malformed...) by reason.</param>
+public sealed record ClusterStatus(string Id, DateTimeOffset CertificateExpires, string GossipKey, string? Leader, int Members, int Voters, bool Healthy, GossipStatus Gossip);
+
+public sealed record GossipStatus(long DatagramsReceived, long DatagramsSent, long Dropped, IReadOnlyDictionary<string, long> DroppedByReason);
 
 public sealed record KeyRotationResponse(string GossipKey);
 

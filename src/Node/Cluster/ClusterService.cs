@@ -300,7 +300,10 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
             leader is null ? null : state.Members.TryGetValue(leader, out var l) ? l.Name : leader,
             state.Members.Count,
             state.Voters.Count(),
-            leader is not null && aliveVoters > state.Voters.Count() / 2);
+            leader is not null && aliveVoters > state.Voters.Count() / 2,
+            runtime.Gossip?.Counters is { } counters
+                ? new GossipStatus(counters.DatagramsReceived, counters.DatagramsSent, counters.TotalDropped, counters.DropsByReason())
+                : new GossipStatus(0, 0, 0, new Dictionary<string, long>()));
     }
 
     private static string StateName(MemberState? state) => state switch
