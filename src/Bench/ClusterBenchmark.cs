@@ -45,6 +45,7 @@ public sealed class ClusterBenchmark
         var detection = await bench.MeasureDetectionAsync(runs, ct);
         var failover = await bench.MeasureFailoverAsync(runs, ct);
         var joins = await bench.MeasureJoinsAsync(ct);
+        var removals = await bench.MeasureRemovalsAsync(ct);
 
         var memberlist = "4 s suspicion + up to 1 s probe interval: ≈ 5 s";
         var table = new ResultTable();
@@ -53,6 +54,7 @@ public sealed class ClusterBenchmark
         table.Add("`cluster join` command, start to exit (ms)", joins.Command, "", "");
         table.Add("`cluster join` start → new node `alive` on every member (ms)", joins.Visible, "< 1000", "");
         table.Add("kill -9 of the leader → first committed write (ms)", failover, "< 1500", "no consensus in memberlist");
+        table.Add("`cluster remove` start → revoked on every other member (ms)", removals, "< 1000", "");
         table.Add($"gossip bytes/s sent per node, port 7946 ({ClusterSize} nodes, {IdleWindow.TotalSeconds:0} s idle; n = nodes)", traffic.Gossip, "", "");
         table.Add("all bytes/s sent per node on eth0 (gossip + Raft + control; same window)", traffic.Eth0, "", "");
         table.Add("one `members --json` call through the CLI (ms)", [.. bench._poller.CallMilliseconds], "", "");
@@ -147,6 +149,39 @@ public sealed class ClusterBenchmark
         }
 
         return (command, visible);
+    }
+
+    /// <summary>
+    /// Removes the joined nodes one by one: time from `cluster remove` until no other member lists the
+    /// node. A member stops listing it when the removal, which carries the revocation, is in its state,
+    /// and from then on its mutual TLS refuses the node's certificate.
+    /// </summary>
+    private async Task<List<double>> MeasureRemovalsAsync(CancellationToken ct)
+    {
+        var revoked = new List<double>();
+        var seed = _lab.Hosts[0];
+        foreach (var removed in _lab.Hosts.Skip(ClusterSize))
+        {
+            _members.Remove(removed);
+            bool Gone(IReadOnlyList<ClusterMember> rows) => rows.All(m => m.Name != removed.Name);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var start = Stopwatch.GetTimestamp();
+            var others = _poller.UntilEachAsync(_members, start, Gone, WaitLimit, stop.Token);
+            try
+            {
+                (await seed.NanoboxAsync(["cluster", "remove", removed.Name], null, ct)).EnsureSuccess();
+                revoked.Add((await others).Max().TotalMilliseconds);
+            }
+            finally
+            {
+                await stop.CancelAsync();
+            }
+
+            await _output.WriteLineAsync($"removal {revoked.Count}: {removed.Name} revoked on all {_members.Count} others after {revoked[^1]:0} ms");
+            await Task.Delay(Settle, ct);
+        }
+
+        return revoked;
     }
 
     /// <summary>Starts a killed node again and waits until the whole cluster agrees, then lets it settle.</summary>
