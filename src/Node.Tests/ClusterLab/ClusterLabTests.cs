@@ -403,3 +403,37 @@ public sealed class ClusterHostileDatagramLabTests(ThreeHostLab fixture) : IClas
     private static async Task<long> DroppedAsync(LabHost host) =>
         (await ClusterProbe.ClusterStatusAsync(host))!.Value.GetProperty("gossip").GetProperty("dropped").GetInt64();
 }
+
+/// <summary>Real gossip datagrams delivered twice (the network replays them) are refused the second time.</summary>
+[Trait("Category", "Lab")]
+public sealed class ClusterReplayLabTests(ThreeHostLab fixture) : IClassFixture<ThreeHostLab>
+{
+    [Fact]
+    public async Task Replayed_gossip_datagrams_are_dropped_and_counted()
+    {
+        var hosts = fixture.Lab.Hosts.ToArray();
+        await ClusterProbe.FormAsync(hosts[0], hosts[1], hosts[2]);
+        var (sender, target) = (hosts[0], hosts[1]);
+        var before = await ReplayedAsync(target);
+
+        // In the sender's namespace (never the root one): every gossip datagram to the target is sent twice.
+        var table = "lab_replay";
+        var rules = $"add table ip {table}; add chain ip {table} out {{ type filter hook output priority 0; }}; "
+            + $"add rule ip {table} out ip daddr {target.Address} udp dport 7946 dup to {target.Address}";
+        (await sender.RunAsync("nft", [rules])).EnsureSuccess();
+        try
+        {
+            await ClusterProbe.EventuallyAsync(async () => await ReplayedAsync(target) >= before + 5 ? "replays counted" : null, hosts);
+        }
+        finally
+        {
+            (await sender.RunAsync("nft", ["delete", "table", "ip", table])).EnsureSuccess();
+        }
+
+        await ClusterProbe.ConvergeAsync(hosts, expected: 3, voters: 3, hosts);
+    }
+
+    private static async Task<long> ReplayedAsync(LabHost host) =>
+        (await ClusterProbe.ClusterStatusAsync(host))!.Value.GetProperty("gossip").GetProperty("droppedByReason") is var reasons
+        && reasons.TryGetProperty("protector:Replayed", out var count) ? count.GetInt64() : 0;
+}
