@@ -15,7 +15,7 @@ public static class AgentCommand
         var name = new Option<string?>("--name") { Description = $"The node's name (env {AgentOptionsResolver.NameVariable}, key node.name; default: the host name).", HelpName = "NAME" };
         var logLevel = new Option<string?>("--log-level") { Description = $"trace, debug, info, warning or error (env {AgentOptionsResolver.LogLevelVariable}, key log.level; default info).", HelpName = "LEVEL" };
 
-        var command = new Command("agent", "Run the node in the foreground: the admin endpoint, and later the cluster, firewall, overlay and app runtime.")
+        var command = new Command("agent", "Run the node in the foreground: the admin endpoint and, once in a cluster, gossip, Raft and the join port.")
         {
             config, dataDir, socket, advertise, name, logLevel,
         };

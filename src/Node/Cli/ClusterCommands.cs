@@ -10,7 +10,7 @@ public static class ClusterCommands
 
     public static Command Build()
     {
-        var cluster = new Command("cluster", "Create or join a cluster, and manage its join token.");
+        var cluster = new Command("cluster", "Create or join a cluster, and manage it: join token, member removal, gossip key.");
         cluster.Subcommands.Add(Init());
         cluster.Subcommands.Add(Join());
         cluster.Subcommands.Add(Token());

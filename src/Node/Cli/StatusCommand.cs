@@ -10,7 +10,7 @@ public static class StatusCommand
     {
         var socket = ClientOptions.Socket();
         var json = ClientOptions.Json();
-        var command = new Command("status", "Show this node: id, name, version, uptime, data dir and advertise address.") { socket, json };
+        var command = new Command("status", "Show this node: id, name, version, uptime, data dir, advertise address and its cluster.") { socket, json };
         command.SetAction((parse, cancellationToken) => ClientOptions.RunAsync(parse, socket, async client =>
         {
             var (status, raw) = await client.GetAsync("/v1/status", AdminJsonContext.Default.StatusResponse, cancellationToken);
