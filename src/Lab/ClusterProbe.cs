@@ -31,6 +31,17 @@ public static class ClusterProbe
     }
 
     /// <summary>How many voters a healthy cluster of <paramref name="members"/> settles on: 3, and 5 once 5 are healthy (VoterPlanner).</summary>
+    /// <summary>Stops every host's node and starts it again with <paramref name="env"/> (settings given by environment).</summary>
+    public static async Task RestartAllAsync(IEnumerable<LabHost> hosts, IReadOnlyDictionary<string, string> env, CancellationToken ct = default)
+    {
+        foreach (var host in hosts)
+        {
+            await host.Node.StopAsync(ct: ct);
+            await host.Node.StartAsync(env: env, ct: ct);
+            await host.Node.WaitReadyAsync(ct: ct);
+        }
+    }
+
     public static int ExpectedVoters(int members) => members < 3 ? members : members < 5 ? 3 : 5;
 
     /// <summary>`cluster join` of <paramref name="host"/> through <paramref name="seed"/>'s address.</summary>

@@ -4,8 +4,8 @@ namespace Nanobox.Lab;
 
 /// <summary>
 /// A private dockerd inside one host's network namespace: its own data root, exec root, containerd,
-/// socket and docker0, as if the host were a machine of its own. Started with nsenter --net (not
-/// `ip netns exec`, which remounts /sys and makes dockerd fail). Never in the root namespace.
+/// socket and docker0, as if the host were a machine of its own. Started with nsenter --net: the daemon
+/// fails under `ip netns exec`, which remounts /sys. Never in the root namespace.
 /// </summary>
 internal sealed class DockerEngine
 {

@@ -189,13 +189,7 @@ public sealed class ClusterRenewalLabTests(ThreeHostLab fixture) : IClassFixture
     public async Task Certificates_are_renewed_at_50_to_80_percent_of_their_life()
     {
         var hosts = fixture.Lab.Hosts.ToArray();
-        var shortLived = new Dictionary<string, string> { ["NANOBOX_CERTIFICATE_LIFETIME"] = "20s" };
-        foreach (var host in hosts)
-        {
-            await host.Node.StopAsync();
-            await host.Node.StartAsync(env: shortLived);
-            await host.Node.WaitReadyAsync();
-        }
+        await ClusterProbe.RestartAllAsync(hosts, new Dictionary<string, string> { ["NANOBOX_CERTIFICATE_LIFETIME"] = "20s" });
 
         await ClusterProbe.FormAsync(hosts[0], hosts[1], hosts[2]);
         var first = new Dictionary<string, DateTimeOffset>();
@@ -335,12 +329,7 @@ public sealed class ClusterVoterReplacementLabTests(FourHostLab fixture) : IClas
     {
         var hosts = fixture.Lab.Hosts.ToArray();
         var quick = new Dictionary<string, string> { ["NANOBOX_VOTER_REPLACE_AFTER"] = "10s" };
-        foreach (var host in hosts)
-        {
-            await host.Node.StopAsync();
-            await host.Node.StartAsync(env: quick);
-            await host.Node.WaitReadyAsync();
-        }
+        await ClusterProbe.RestartAllAsync(hosts, quick);
 
         await ClusterProbe.FormAsync(hosts[0], hosts[1], hosts[2], hosts[3]);
         var rows = await ClusterProbe.MembersAsync(hosts[0]);
