@@ -426,3 +426,34 @@ public sealed class ClusterReplayLabTests(ThreeHostLab fixture) : IClassFixture<
         (await ClusterProbe.ClusterStatusAsync(host))!.Value.GetProperty("gossip").GetProperty("droppedByReason") is var reasons
         && reasons.TryGetProperty("protector:Replayed", out var count) ? count.GetInt64() : 0;
 }
+
+/// <summary>A node that restarts with a new address takes over its identity: same id, new address everywhere.</summary>
+[Trait("Category", "Lab")]
+public sealed class ClusterAddressChangeLabTests(ThreeHostLab fixture) : IClassFixture<ThreeHostLab>
+{
+    [Fact]
+    public async Task A_voter_that_restarts_with_a_new_address_keeps_its_identity()
+    {
+        var hosts = fixture.Lab.Hosts.ToArray();
+        await ClusterProbe.FormAsync(hosts[0], hosts[1], hosts[2]);
+        var rows = await ClusterProbe.MembersAsync(hosts[0]);
+        var moved = hosts.First(h => !rows.Single(r => r.Name == h.Name).Leader);
+        var id = rows.Single(r => r.Name == moved.Name).Id;
+        const string newAddress = "198.18.0.23";
+
+        // Inside the moved host's namespace only: its old address goes, a new one comes.
+        await moved.Node.StopAsync();
+        (await moved.RunAsync("ip", ["addr", "del", $"{moved.Address}/24", "dev", "eth0"])).EnsureSuccess();
+        (await moved.RunAsync("ip", ["addr", "add", $"{newAddress}/24", "dev", "eth0"])).EnsureSuccess();
+        (await moved.RunAsync("ip", ["route", "replace", "default", "dev", "eth0"])).EnsureSuccess();
+        await moved.Node.StartAsync();
+        await moved.Node.WaitReadyAsync();
+
+        var after = await ClusterProbe.EventuallyAsync(async () =>
+            await ClusterProbe.AgreedMembersAsync(hosts, expected: 3, voters: 3) is { } agreed
+            && agreed.Single(r => r.Id == id) is { Address: newAddress, Name: var name } && name == moved.Name ? agreed : null, hosts, timeout: TimeSpan.FromSeconds(40));
+
+        Assert.Equal(3, after.Count);
+        (await ClusterProbe.RotateTokenAsync(moved)).EnsureSuccess();
+    }
+}

@@ -4,14 +4,18 @@ namespace Nanobox.Node.Tests.ClusterLab;
 
 using Nanobox.Lab;
 
-/// <summary>Five voters survive a kill -9 of their leader: the other four elect one, commit, and take the old leader back.</summary>
+/// <summary>
+/// Five voters survive a kill -9 of their leader: the other four elect one, which commits a write and
+/// signs a new node's certificate, and they take the old leader back.
+/// </summary>
 [Trait("Category", "Lab")]
-public sealed class FiveNodeClusterLabTests(FiveHostLab fixture) : IClassFixture<FiveHostLab>
+public sealed class FiveNodeClusterLabTests(SixHostLab fixture) : IClassFixture<SixHostLab>
 {
     [Fact]
-    public async Task Five_voters_fail_over_commit_a_write_and_converge_when_the_old_leader_returns()
+    public async Task Five_voters_fail_over_commit_a_write_sign_a_new_node_and_converge_when_the_old_leader_returns()
     {
-        var hosts = fixture.Lab.Hosts.ToArray();
+        var hosts = fixture.Lab.Hosts.Take(5).ToArray();
+        var newcomer = fixture.Lab.Hosts[5];
         var token = await ClusterProbe.FormAsync(hosts, CancellationToken.None);
 
         var members = await ClusterProbe.ConvergeAsync(hosts, expected: 5, voters: 5);
@@ -25,10 +29,15 @@ public sealed class FiveNodeClusterLabTests(FiveHostLab fixture) : IClassFixture
         var rotated = await ClusterProbe.CommitWriteAsync(survivors[0]);
         Assert.NotEqual(token, rotated);
 
+        // The new leader signs a new node's certificate (the join goes through any survivor).
+        (await ClusterProbe.JoinAsync(newcomer, survivors[0], rotated)).EnsureSuccess();
+        await ClusterProbe.EventuallyAsync(async () => (await ClusterProbe.MembersAsync(newcomer)).Count == 6 ? "joined" : null, hosts);
+
         await oldLeader.Node.StartAsync();
         await oldLeader.Node.WaitReadyAsync();
-        var after = await ClusterProbe.ConvergeAsync(hosts, expected: 5, voters: 5);
-        Assert.Equal(ClusterProbe.Ids(members), ClusterProbe.Ids(after));
+        var everyone = fixture.Lab.Hosts.ToArray();
+        var after = await ClusterProbe.ConvergeAsync(everyone, expected: 6, voters: 5);
+        Assert.Equal(ClusterProbe.Ids(members).Append(after.Single(m => m.Name == newcomer.Name).Id).Order(), ClusterProbe.Ids(after));
         await ClusterProbe.EventuallyAsync(async () => await ClusterProbe.TokenAsync(oldLeader) is var seen && seen == rotated ? seen : null, hosts);
     }
 

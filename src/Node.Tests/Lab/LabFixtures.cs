@@ -22,6 +22,9 @@ public sealed class FourHostLab() : LabFixture(new LabOptions { Hosts = 4 });
 /// <summary>Five hosts with nodes: a cluster large enough for five voters.</summary>
 public sealed class FiveHostLab() : LabFixture(new LabOptions { Hosts = 5 });
 
+/// <summary>Six hosts: a cluster of five and a late joiner.</summary>
+public sealed class SixHostLab() : LabFixture(new LabOptions { Hosts = 6 });
+
 /// <summary>One host with a node, for node lifecycle tests.</summary>
 public sealed class OneHostLab() : LabFixture(new LabOptions { Hosts = 1 });
 

@@ -43,6 +43,7 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
     private Task? _loop;
     private DateTimeOffset _renewAt;
     private long _appliedKeysRevision = -1;
+    private bool _addressMoved;
 
     public ClusterRuntime(NodeContext node, INodeStore store, LocalCluster local, ClusterEndpoints endpoints, VoterPlannerOptions voterOptions, ILoggerFactory loggerFactory)
     {
@@ -147,6 +148,7 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
             _loggerFactory.CreateLogger<Memberlist>());
         Gossip.Start();
         await JoinGossipAsync(seeds, cancellationToken);
+        _addressMoved = State.Members.TryGetValue(_node.Identity.Id, out var recorded) && recorded.Addresses.FirstOrDefault() != _node.Advertise.ToString();
         _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
         LogStarted(_logger, ClusterId, _endpoints.Gossip, _endpoints.Control);
     }
@@ -207,9 +209,14 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
         {
             try
             {
+                if (_addressMoved)
+                {
+                    await AnnounceNewAddressAsync(cancellationToken);
+                }
+
                 if (IsLeader)
                 {
-                    if (!await CarryOutRemovalAsync(cancellationToken))
+                    if (!await CarryOutRemovalAsync(cancellationToken) && !await AlignRaftConfigurationAsync(cancellationToken))
                     {
                         await ReconcileVotersAsync(cancellationToken);
                     }
@@ -395,6 +402,51 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// This node restarted with another advertise address: record it, and its Raft endpoint, in the
+    /// replicated state (gossip already spreads it, with a higher incarnation).
+    /// </summary>
+    private async Task AnnounceNewAddressAsync(CancellationToken cancellationToken)
+    {
+        // This node's own Raft may not find the leader yet (its configuration still names its old
+        // endpoint), so the write goes straight to the leader gossip announces.
+        var leader = Gossip?.Members().FirstOrDefault(m => m.Meta.Role == LeaderRole && m.State == MemberState.Alive);
+        if (leader is null)
+        {
+            return;
+        }
+
+        var update = new UpdateMemberCommand(_node.Identity.Id, null, [_node.Advertise.ToString()], _endpoints.Control.ToString());
+        await _control.ForwardAsync(new ControlPeer(leader.Id, new IPEndPoint(leader.Meta.Addresses[0], _endpoints.Requests.Port)), update, cancellationToken);
+        _addressMoved = false;
+        LogAddressMoved(_logger, _node.Advertise);
+    }
+
+    /// <summary>
+    /// The leader keeps the Raft configuration equal to the voters the state records, one change at a
+    /// time: a voter that moved to a new address is added at its new Raft endpoint, then its old one removed.
+    /// </summary>
+    private async Task<bool> AlignRaftConfigurationAsync(CancellationToken cancellationToken)
+    {
+        var recorded = State.Voters.Select(v => v.RaftEndpoint).ToList();
+        var configured = Consensus.Voters;
+        if (recorded.FirstOrDefault(r => !configured.Any(c => SameEndpoint(r, c))) is { } missing)
+        {
+            LogVoterChange(_logger, "adding endpoint", missing);
+            await Consensus.AddVoterAsync(IPEndPoint.Parse(missing), cancellationToken);
+            return true;
+        }
+
+        if (configured.FirstOrDefault(c => !recorded.Any(r => SameEndpoint(r, c))) is { } stale)
+        {
+            LogVoterChange(_logger, "removing endpoint", stale.ToString() ?? "");
+            await Consensus.RemoveVoterAsync(stale, cancellationToken);
+            return true;
+        }
+
+        return false;
+    }
+
     /// <summary>The leader removes one member an operator asked to remove; returns whether there was one.</summary>
     private async Task<bool> CarryOutRemovalAsync(CancellationToken cancellationToken)
     {
@@ -514,6 +566,9 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Voters: {Action} {NodeId}")]
     private static partial void LogVoterChange(ILogger logger, string action, string nodeId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "This node's address changed to {Address}; recorded in the cluster state")]
+    private static partial void LogAddressMoved(ILogger logger, IPAddress address);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Gossip key ring updated: {Keys} keys, primary {Primary:x8}")]
     private static partial void LogKeysApplied(ILogger logger, int keys, uint primary);
