@@ -12,8 +12,9 @@ scripts/prereqs.sh build run test
 results=artifacts/test-results
 rm -rf "$results"
 status=0
+# A test that hangs is aborted after 10 minutes with a dump naming it, instead of eating CI's time.
 dotnet test Nanobox.sln -c Release --nologo --logger "console;verbosity=normal" --logger "trx;LogFileName=results.trx" \
-  --results-directory "$results" "$@" || status=$?
+  --blame-hang-timeout 10m --results-directory "$results" "$@" || status=$?
 
 # One closing line that any CI reads: counts from the run's own report.
 trx=$(find "$results" -name results.trx | head -1)

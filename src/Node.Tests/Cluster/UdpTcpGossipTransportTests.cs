@@ -18,7 +18,8 @@ public sealed class UdpTcpGossipTransportTests : IAsyncLifetime
     {
         foreach (var node in _nodes)
         {
-            await node.DisposeAsync();
+            // A stop that never finishes is a failure to report, not a reason to hang the whole run.
+            await node.DisposeAsync().AsTask().WaitAsync(Patience);
         }
     }
 
@@ -39,13 +40,14 @@ public sealed class UdpTcpGossipTransportTests : IAsyncLifetime
             endpoints.Add(endpoint);
         }
 
-        Assert.Equal(1, await _nodes[1].JoinAsync([endpoints[0]], CancellationToken.None));
-        Assert.Equal(1, await _nodes[2].JoinAsync([endpoints[1]], CancellationToken.None));
+        using var joining = new CancellationTokenSource(Patience);
+        Assert.Equal(1, await _nodes[1].JoinAsync([endpoints[0]], joining.Token));
+        Assert.Equal(1, await _nodes[2].JoinAsync([endpoints[1]], joining.Token));
         await Until(() => _nodes.All(n => n.Members().Count(m => m.State == MemberState.Alive) == 3), "all three see three alive members");
 
         var stopped = _nodes[2];
         var stopwatch = Stopwatch.StartNew();
-        await stopped.DisposeAsync();
+        await stopped.DisposeAsync().AsTask().WaitAsync(Patience);
         await Until(() => _nodes.Take(2).All(n => n.Find(stopped.LocalId)?.State == MemberState.Dead), "the stopped node is declared dead");
 
         Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(6), $"detected after {stopwatch.Elapsed}");
