@@ -21,6 +21,7 @@ public static partial class AdminApi
         var v1 = app.MapGroup(Prefix);
         v1.MapGet("/status", (NodeContext node, ClusterService cluster) => Results.Json(node.Status(cluster.Status()), AdminJsonContext.Default.StatusResponse));
         v1.MapClusterApi();
+        v1.MapFirewallApi();
 
         app.MapFallback((HttpContext context) => Problems.Result(
             StatusCodes.Status404NotFound,

@@ -40,6 +40,17 @@ public sealed record ClusterTokenResponse(string Token, string JoinCommand);
 /// <summary>One row of GET /v1/members.</summary>
 public sealed record MemberResponse(string Id, string Name, string Address, string State, string Role, bool Leader, string Version);
 
+/// <summary>POST /v1/firewall/rules: add (or with <paramref name="Remove"/>, take out) an operator rule.</summary>
+/// <param name="Action">allow or deny.</param>
+/// <param name="Ports">PORT[-PORT]/PROTO, e.g. 443/tcp.</param>
+/// <param name="Node">This node only, instead of the cluster's policy.</param>
+/// <param name="Force">Skip the refusal of rules that would cut SSH or the cluster (commit-confirm still guards).</param>
+public sealed record FirewallRuleRequest(string Action, string Ports, string? From, bool Node, bool Remove, bool Force);
+
+/// <param name="Outcome">added or removed.</param>
+/// <param name="Change">What applying it on this node did.</param>
+public sealed record FirewallRuleResponse(string Rule, string Scope, string Outcome, Nanobox.Node.Firewall.FirewallChange Change);
+
 /// <summary>An RFC 9457 problem details body: every error the admin API returns.</summary>
 public sealed record ProblemResponse(string Type, string Title, int Status, string Detail);
 
@@ -54,4 +65,7 @@ public sealed record ProblemResponse(string Type, string Title, int Status, stri
 [JsonSerializable(typeof(ClusterJoinResponse))]
 [JsonSerializable(typeof(ClusterTokenResponse))]
 [JsonSerializable(typeof(IReadOnlyList<MemberResponse>))]
+[JsonSerializable(typeof(FirewallRuleRequest))]
+[JsonSerializable(typeof(FirewallRuleResponse))]
+[JsonSerializable(typeof(Nanobox.Node.Firewall.FirewallStatus))]
 public sealed partial class AdminJsonContext : JsonSerializerContext;

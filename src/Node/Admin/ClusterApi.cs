@@ -41,15 +41,21 @@ public static class ClusterApi
         }
         catch (ClusterException ex)
         {
-            var (status, title) = ex.Kind switch
-            {
-                ClusterErrorKind.Conflict => (StatusCodes.Status409Conflict, "Conflict"),
-                ClusterErrorKind.BadRequest => (StatusCodes.Status400BadRequest, "Bad request"),
-                ClusterErrorKind.Refused => (StatusCodes.Status403Forbidden, "Refused"),
-                ClusterErrorKind.Unreachable => (StatusCodes.Status502BadGateway, "Unreachable"),
-                _ => (StatusCodes.Status503ServiceUnavailable, "No quorum"),
-            };
-            return Problems.Result(status, title, ex.Message);
+            return Problem(ex);
         }
+    }
+
+    /// <summary>Problem details with the status that fits the failure.</summary>
+    public static IResult Problem(ClusterException ex)
+    {
+        var (status, title) = ex.Kind switch
+        {
+            ClusterErrorKind.Conflict => (StatusCodes.Status409Conflict, "Conflict"),
+            ClusterErrorKind.BadRequest => (StatusCodes.Status400BadRequest, "Bad request"),
+            ClusterErrorKind.Refused => (StatusCodes.Status403Forbidden, "Refused"),
+            ClusterErrorKind.Unreachable => (StatusCodes.Status502BadGateway, "Unreachable"),
+            _ => (StatusCodes.Status503ServiceUnavailable, "No quorum"),
+        };
+        return Problems.Result(status, title, ex.Message);
     }
 }

@@ -24,6 +24,7 @@ public static class NanoboxCli
         root.Subcommands.Add(StatusCommand.Build());
         root.Subcommands.Add(ClusterCommands.Build());
         root.Subcommands.Add(ClusterCommands.Members());
+        root.Subcommands.Add(FirewallCommands.Build());
         root.Subcommands.Add(VersionCommand.Build());
         return root;
     }

@@ -17,4 +17,7 @@ public static class ClusterPorts
 
     /// <summary>Mutual-TLS node-to-node requests beside Raft (which owns Control): writes forwarded to the leader, state for non-voters.</summary>
     public const int Requests = 7949;
+
+    /// <summary>The overlay's VXLAN port (IANA's): only peers may send to it, untracked by conntrack.</summary>
+    public const int Overlay = 4789;
 }

@@ -521,6 +521,12 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
         }
     }
 
+    /// <summary>Asks member <paramref name="nodeId"/> to open new TCP connections back to this node on <paramref name="ports"/>.</summary>
+    public Task<IReadOnlyList<PortReach>> ProbeBackAsync(string nodeId, IPAddress address, IReadOnlyList<int> ports, CancellationToken cancellationToken) =>
+        _control.ProbeBackAsync(new ControlPeer(nodeId, new IPEndPoint(address, _endpoints.Requests.Port)), ports, cancellationToken);
+
+    public ClusterEndpoints Endpoints => _endpoints;
+
     private static IPEndPoint RaftEndpoint(ClusterMember member) => IPEndPoint.Parse(member.RaftEndpoint);
 
     private static bool SameEndpoint(string text, EndPoint endpoint) =>

@@ -6,6 +6,7 @@ using Nanobox.Node.Admin;
 using Nanobox.Node.Cluster.Consensus;
 using Nanobox.Node.Cluster.Join;
 using Nanobox.Node.Cluster.Membership;
+using Nanobox.Node.Firewall;
 using Nanobox.Node.Host;
 using Nanobox.Node.Security;
 using Nanobox.Node.Storage;
@@ -17,7 +18,7 @@ namespace Nanobox.Node.Cluster;
 /// runtime starts with the agent. Creating or joining is all-or-nothing: on failure the node is left
 /// standalone, with nothing half-joined in its store or data dir.
 /// </summary>
-public sealed partial class ClusterService(NodeContext node, INodeStore store, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
+public sealed partial class ClusterService(NodeContext node, INodeStore store, FirewallManager firewall, ILoggerFactory loggerFactory) : IHostedService, IFirewallCluster, IAsyncDisposable
 {
     private static readonly TimeSpan LeadershipTimeout = TimeSpan.FromSeconds(15);
 
@@ -27,6 +28,7 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
     private JoinServer? _joinServer;
     private readonly CancellationTokenSource _stopping = new();
     private Task _formation = Task.CompletedTask;
+    private Task? _firewallLoop;
 
     public ClusterRuntime? Runtime => _runtime;
 
@@ -36,6 +38,9 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
     {
         if (LocalCluster.Load(store) is { } local)
         {
+            // Protected before the first packet to or from a peer, with what protected it last time.
+            firewall.RestoreLastGood();
+            StartFirewall();
             await StartRuntimeAsync(local, [], cancellationToken);
         }
         else if (node.Options.Formation is { } formation)
@@ -48,6 +53,11 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
     {
         await _stopping.CancelAsync();
         await _formation;
+        if (_firewallLoop is not null)
+        {
+            await _firewallLoop;
+        }
+
         await _gate.WaitAsync(cancellationToken);
         try
         {
@@ -87,7 +97,7 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
                 Incarnation: 0,
                 DateTimeOffset.UtcNow);
 
-            await BecomeMemberAsync(local, [], async runtime =>
+            await BecomeMemberAsync(local, [], new Dictionary<string, IPAddress>(), async runtime =>
             {
                 await WaitForLeadershipAsync(runtime, cancellationToken);
                 var token = formationToken is null
@@ -162,7 +172,10 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
                     await beforeStart();
                 }
 
-                await BecomeMemberAsync(local, seeds, _ => Task.CompletedTask, cancellationToken);
+                var peers = response.Members
+                    .Where(m => IPAddress.TryParse(m.Address, out _))
+                    .ToDictionary(m => m.Id, m => IPAddress.Parse(m.Address));
+                await BecomeMemberAsync(local, seeds, peers, _ => Task.CompletedTask, cancellationToken);
                 LogJoined(_logger, response.ClusterId, address);
                 return new ClusterJoinResponse(response.ClusterId, response.Members.Count);
             }
@@ -314,11 +327,11 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
         _ => "dead",
     };
 
-    private static async Task ReplicateAsync(ClusterRuntime runtime, ClusterCommand command, CancellationToken cancellationToken)
+    private static async Task<ClusterState> ReplicateAsync(ClusterRuntime runtime, ClusterCommand command, CancellationToken cancellationToken)
     {
         try
         {
-            await runtime.Consensus.ReplicateAsync(command, cancellationToken);
+            return await runtime.Consensus.ReplicateAsync(command, cancellationToken);
         }
         catch (NoQuorumException ex)
         {
@@ -372,19 +385,35 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
         }
     }
 
-    /// <summary>Saves the membership, starts the runtime and runs <paramref name="firstSteps"/>; on any failure undoes all of it.</summary>
-    private async Task BecomeMemberAsync(LocalCluster local, IReadOnlyList<IPEndPoint> seeds, Func<ClusterRuntime, Task> firstSteps, CancellationToken cancellationToken)
+    /// <summary>
+    /// Locks the host down, saves the membership, starts the runtime and runs <paramref name="firstSteps"/>;
+    /// on any failure undoes all of it, firewall included.
+    /// </summary>
+    /// <param name="peers">The members known so far, let through the firewall before any listener starts.</param>
+    private async Task BecomeMemberAsync(LocalCluster local, IReadOnlyList<IPEndPoint> seeds, IReadOnlyDictionary<string, IPAddress> peers, Func<ClusterRuntime, Task> firstSteps, CancellationToken cancellationToken)
     {
+        try
+        {
+            await firewall.LockDownAsync(peers, cancellationToken);
+        }
+        catch (FirewallException ex)
+        {
+            firewall.Release();
+            throw new ClusterException(ClusterErrorKind.Refused, $"This node cannot protect itself, so it stays standalone: {ex.Message}", ex);
+        }
+
         local.Save(store);
         try
         {
             await StartRuntimeAsync(local, seeds, cancellationToken);
             await firstSteps(_runtime!);
+            StartFirewall();
         }
         catch (Exception ex)
         {
             LogRolledBack(_logger, ex.Message);
             await StopRuntimeAsync(CancellationToken.None);
+            firewall.Release();
             LocalCluster.Delete(store);
             var raft = Path.Combine(node.Options.DataDir, "raft");
             if (Directory.Exists(raft))
@@ -393,6 +422,44 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, I
             }
 
             throw ex as ClusterException ?? new ClusterException(ClusterErrorKind.NoQuorum, $"The cluster could not be set up; this node is standalone again. {ex.Message}", ex);
+        }
+    }
+
+    private void StartFirewall() => _firewallLoop ??= Task.Run(() => firewall.RunAsync(this, _stopping.Token));
+
+    /// <inheritdoc />
+    public FirewallClusterView? View() =>
+        _runtime is { } runtime ? new FirewallClusterView(node.Identity.Id, runtime.State, runtime.Gossip?.Members() ?? [], runtime.Endpoints.Requests.Port) : null;
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<PortReach>> ProbeBackAsync(string nodeId, IPAddress address, IReadOnlyList<int> ports, CancellationToken cancellationToken) =>
+        _runtime is { } runtime
+            ? runtime.ProbeBackAsync(nodeId, address, ports, cancellationToken)
+            : throw new IOException("the cluster runtime is restarting");
+
+    /// <summary>How long a write may take to reach this node's own copy of the state (a non-voter polls every 500 ms).</summary>
+    private static readonly TimeSpan LocalApplyTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Replaces a section of the replicated state, compare-and-set on its revision (so concurrent
+    /// operators cannot overwrite each other), and waits until this node's copy of the state has it.
+    /// </summary>
+    public async Task UpdateSectionAsync(Func<ClusterState, PutSectionCommand> change, CancellationToken cancellationToken)
+    {
+        var runtime = RequireMember();
+        var after = await ReplicateAsync(runtime, change(runtime.State), cancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(LocalApplyTimeout);
+        try
+        {
+            while ((_runtime ?? runtime).State.Version < after.Version)
+            {
+                await Task.Delay(50, timeout.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Committed; this node will catch up on its own.
         }
     }
 

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using Nanobox.Node.Admin;
 using Nanobox.Node.Cluster;
+using Nanobox.Node.Firewall;
 using Nanobox.Node.Storage;
 
 namespace Nanobox.Node.Host;
@@ -124,6 +125,7 @@ public static partial class Agent
         builder.Services.AddSingleton(node);
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(new AdminAccessPolicy(Libc.geteuid(), groupId));
+        builder.Services.AddSingleton<FirewallManager>();
         builder.Services.AddSingleton<ClusterService>();
         builder.Services.AddHostedService(services => services.GetRequiredService<ClusterService>());
 

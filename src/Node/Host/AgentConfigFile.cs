@@ -19,6 +19,7 @@ public sealed class AgentConfigFile
         ["admin"] = ["socket"],
         ["log"] = ["level"],
         ["cluster"] = ["certificate_lifetime", "voter_replace_after", "secret", "bootstrap_expect", "join"],
+        ["firewall"] = ["ssh_ports", "ssh_from", "join_from", "join_rate", "dead_peer_grace"],
     };
 
     [JsonPropertyName("node")]
@@ -32,6 +33,9 @@ public sealed class AgentConfigFile
 
     [JsonPropertyName("cluster")]
     public ClusterSection? Cluster { get; set; }
+
+    [JsonPropertyName("firewall")]
+    public FirewallSection? Firewall { get; set; }
 
     public sealed class NodeSection
     {
@@ -67,6 +71,24 @@ public sealed class AgentConfigFile
 
         [JsonPropertyName("join")]
         public List<string>? Join { get; set; }
+    }
+
+    public sealed class FirewallSection
+    {
+        [JsonPropertyName("ssh_ports")]
+        public List<int>? SshPorts { get; set; }
+
+        [JsonPropertyName("ssh_from")]
+        public List<string>? SshFrom { get; set; }
+
+        [JsonPropertyName("join_from")]
+        public List<string>? JoinFrom { get; set; }
+
+        [JsonPropertyName("join_rate")]
+        public int? JoinRate { get; set; }
+
+        [JsonPropertyName("dead_peer_grace")]
+        public string? DeadPeerGrace { get; set; }
     }
 
     public sealed class LogSection

@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
+using Nanobox.Node.Firewall;
 
 namespace Nanobox.Node.Host;
 
@@ -32,6 +33,9 @@ public sealed record AgentOptions
 
     /// <summary>Rides out a reboot without churning voters.</summary>
     public static readonly TimeSpan DefaultVoterReplaceAfter = TimeSpan.FromMinutes(5);
+
+    /// <summary>The host firewall's settings, used once the node belongs to a cluster.</summary>
+    public FirewallOptions Firewall { get; init; } = new();
 
     /// <summary>Self-forming: set when the config names peers and a shared secret; null otherwise.</summary>
     public ClusterFormationOptions? Formation { get; init; }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Nanobox.Node.Firewall;
 
 namespace Nanobox.Node.Host;
 
@@ -31,6 +32,7 @@ public static class AgentOptionsResolver
     public const string VoterReplaceAfterVariable = "NANOBOX_VOTER_REPLACE_AFTER";
     public const string BootstrapExpectVariable = "NANOBOX_BOOTSTRAP_EXPECT";
     public const string ClusterJoinVariable = "NANOBOX_CLUSTER_JOIN";
+    public const string DeadPeerGraceVariable = "NANOBOX_DEAD_PEER_GRACE";
 
     /// <summary>Shorter would renew too often to be sane; longer than the CA would outlive it.</summary>
     private static readonly TimeSpan MinCertificateLifetime = TimeSpan.FromSeconds(10);
@@ -72,6 +74,7 @@ public static class AgentOptionsResolver
                 ? AgentOptions.DefaultVoterReplaceAfter
                 : ParseDuration(replaceAfter, MinVoterReplaceAfter, MaxVoterReplaceAfter, "voter replacement delay", "cluster.voter_replace_after", VoterReplaceAfterVariable),
             Formation = ResolveFormation(environment, config.Cluster),
+            Firewall = ResolveFirewall(environment, config.Firewall),
         };
     }
 
@@ -181,6 +184,48 @@ public static class AgentOptionsResolver
         }
 
         return new ClusterFormationOptions(secret, expect ?? ClusterFormationOptions.DefaultBootstrapExpect, join);
+    }
+
+    /// <summary>0 keeps a dead member's hole only until gossip declares it dead; a week covers any planned outage.</summary>
+    private static readonly TimeSpan MaxDeadPeerGrace = TimeSpan.FromDays(7);
+
+    private static FirewallOptions ResolveFirewall(Func<string, string?> environment, AgentConfigFile.FirewallSection? config)
+    {
+        var grace = Pick(environment(DeadPeerGraceVariable), config?.DeadPeerGrace);
+        var sshPorts = config?.SshPorts ?? [];
+        foreach (var bad in sshPorts.Where(p => p is < 1 or > ushort.MaxValue))
+        {
+            throw new ConfigException($"firewall.ssh_ports holds {bad}, which is not a TCP port: list ports between 1 and 65535, e.g. ssh_ports = [22, 2222].");
+        }
+
+        var joinRate = config?.JoinRate ?? FirewallOptions.DefaultJoinRatePerSecond;
+        if (joinRate is < 1 or > 10_000)
+        {
+            throw new ConfigException($"firewall.join_rate is {joinRate}: give new join connections per second between 1 and 10000 (default {FirewallOptions.DefaultJoinRatePerSecond}).");
+        }
+
+        return new FirewallOptions
+        {
+            SshPorts = [.. sshPorts.Distinct().Order()],
+            SshFrom = Networks(config?.SshFrom, "firewall.ssh_from"),
+            JoinFrom = Networks(config?.JoinFrom, "firewall.join_from"),
+            JoinRatePerSecond = joinRate,
+            DeadPeerGrace = grace is null
+                ? FirewallOptions.DefaultDeadPeerGrace
+                : ParseDuration(grace, TimeSpan.Zero, MaxDeadPeerGrace, "dead peer grace time", "firewall.dead_peer_grace", DeadPeerGraceVariable),
+        };
+    }
+
+    private static System.Collections.Immutable.ImmutableArray<string> Networks(List<string>? networks, string key)
+    {
+        try
+        {
+            return [.. (networks ?? []).Select(FirewallRule.NormaliseNetwork).Distinct()];
+        }
+        catch (FormatException ex)
+        {
+            throw new ConfigException($"{key}: {ex.Message}", ex);
+        }
     }
 
     /// <summary>A number and a unit: s, m, h or d (e.g. "30d", "12h").</summary>

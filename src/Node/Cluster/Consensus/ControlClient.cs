@@ -48,6 +48,15 @@ public sealed class ControlClient(IStreamSecurity security) : ILeaderForwarder
         };
     }
 
+    /// <summary>Asks <paramref name="peer"/> to connect back to this node on <paramref name="ports"/>; one result per port.</summary>
+    public async Task<IReadOnlyList<PortReach>> ProbeBackAsync(ControlPeer peer, IReadOnlyList<int> ports, CancellationToken cancellationToken)
+    {
+        var response = await SendAsync(peer, new ControlRequest(ControlRequestKind.ProbeBack, null, 0, ProbePorts: [.. ports]), cancellationToken).ConfigureAwait(false);
+        return response is { Outcome: ControlOutcome.Ok, Probes: { } probes } && probes.Length == ports.Count
+            ? probes
+            : throw new IOException($"{peer.NodeId} did not probe back ({response.Outcome}): {response.Message}");
+    }
+
     private async Task<ControlResponse> SendAsync(ControlPeer peer, ControlRequest request, CancellationToken cancellationToken)
     {
         using var tcp = new TcpClient { NoDelay = true };

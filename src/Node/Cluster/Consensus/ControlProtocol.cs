@@ -22,9 +22,16 @@ internal enum ControlRequestKind
     /// leader signs, and only for the node id its mutual-TLS certificate proves.
     /// </summary>
     SignCertificate,
+
+    /// <summary>
+    /// Open a new TCP connection back to the requester on each of <see cref="ControlRequest.ProbePorts"/>
+    /// and say which got through: how a node checks, after changing its firewall, that peers still reach
+    /// it. Only ever the requester's own address, so a member cannot turn this into a port scanner.
+    /// </summary>
+    ProbeBack,
 }
 
-internal sealed record ControlRequest(ControlRequestKind Kind, CommandEnvelope? Command, long SinceVersion, byte[]? CertificateRequest = null);
+internal sealed record ControlRequest(ControlRequestKind Kind, CommandEnvelope? Command, long SinceVersion, byte[]? CertificateRequest = null, int[]? ProbePorts = null);
 
 internal enum ControlOutcome
 {
@@ -47,7 +54,20 @@ internal enum ControlOutcome
     Error,
 }
 
-internal sealed record ControlResponse(ControlOutcome Outcome, ClusterState? State, string? Message, byte[]? Certificate = null);
+internal sealed record ControlResponse(ControlOutcome Outcome, ClusterState? State, string? Message, byte[]? Certificate = null, PortReach[]? Probes = null);
+
+/// <summary>What a probe-back found on one port.</summary>
+public enum PortReach
+{
+    /// <summary>Connected: the firewall let it through and something listens.</summary>
+    Open,
+
+    /// <summary>Refused (RST): the firewall let it through, nothing listens.</summary>
+    Closed,
+
+    /// <summary>No answer within the timeout: dropped on the way, most likely by the firewall.</summary>
+    Filtered,
+}
 
 /// <summary>Frames on a control stream: a 4-byte big-endian length, then that many bytes of JSON.</summary>
 internal static class ControlFraming

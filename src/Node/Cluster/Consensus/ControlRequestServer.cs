@@ -83,7 +83,9 @@ internal sealed class ControlRequestServer(ConsensusOptions options, IStreamSecu
             {
                 while (await ControlFraming.ReadAsync(stream, ConsensusJsonContext.Default.ControlRequest, stopping).ConfigureAwait(false) is { } request)
                 {
-                    var response = await HandleAsync(request, peer, stopping).ConfigureAwait(false);
+                    var response = request.Kind == ControlRequestKind.ProbeBack
+                        ? await ProbeBackAsync(client.Client.RemoteEndPoint, request.ProbePorts, stopping).ConfigureAwait(false)
+                        : await HandleAsync(request, peer, stopping).ConfigureAwait(false);
                     await ControlFraming.WriteAsync(stream, response, ConsensusJsonContext.Default.ControlResponse, stopping).ConfigureAwait(false);
                 }
             }
@@ -147,6 +149,43 @@ internal sealed class ControlRequestServer(ConsensusOptions options, IStreamSecu
                 }
             default:
                 return new ControlResponse(ControlOutcome.Error, null, "malformed request");
+        }
+    }
+
+    /// <summary>Few enough for any real check (control plus SSH ports), too few to scan with.</summary>
+    private const int MaxProbePorts = 8;
+
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
+
+    private static async Task<ControlResponse> ProbeBackAsync(System.Net.EndPoint? remote, int[]? ports, CancellationToken stopping)
+    {
+        if (remote is not System.Net.IPEndPoint requester || ports is null || ports.Length is 0 or > MaxProbePorts || ports.Any(p => p is < 1 or > ushort.MaxValue))
+        {
+            return new ControlResponse(ControlOutcome.Error, null, $"a probe-back names 1 to {MaxProbePorts} TCP ports");
+        }
+
+        var address = requester.Address.IsIPv4MappedToIPv6 ? requester.Address.MapToIPv4() : requester.Address;
+        var results = await Task.WhenAll(ports.Select(port => ProbeAsync(new System.Net.IPEndPoint(address, port), stopping))).ConfigureAwait(false);
+        return new ControlResponse(ControlOutcome.Ok, null, null, Probes: results);
+    }
+
+    private static async Task<PortReach> ProbeAsync(System.Net.IPEndPoint target, CancellationToken stopping)
+    {
+        using var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        timeout.CancelAfter(ProbeTimeout);
+        try
+        {
+            await socket.ConnectAsync(target, timeout.Token).ConfigureAwait(false);
+            return PortReach.Open;
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
+        {
+            return PortReach.Closed;
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException && !stopping.IsCancellationRequested)
+        {
+            return PortReach.Filtered;
         }
     }
 
