@@ -34,7 +34,7 @@ internal sealed class AdmittingAuthority(ClusterCertificateAuthority ca, JoinTok
 
     public byte[] CaCertificateDer => ca.Certificate.RawData;
 
-    public Task<JoinOutcome> AdmitAsync(JoinRequest request, byte[] serverCertificateDer, byte[] serverNonce, CancellationToken cancellationToken)
+    public Task<JoinOutcome> AdmitAsync(JoinRequest request, byte[] serverCertificateDer, byte[] serverNonce, byte[]? clientCertificateDer, CancellationToken cancellationToken)
     {
         Requests.Enqueue(request);
         if (Failure is not null)

@@ -18,7 +18,7 @@ public sealed class ClusterJoinAuthority(ClusterRuntime runtime, TimeSpan certif
     public byte[]? CaProof =>
         ClusterSecrets.CurrentToken(runtime.StateKey, runtime.State) is { } token ? JoinProof.ProveCa(token.Secret, CaCertificateDer) : null;
 
-    public async Task<JoinOutcome> AdmitAsync(JoinRequest request, byte[] serverCertificateDer, byte[] serverNonce, CancellationToken cancellationToken)
+    public async Task<JoinOutcome> AdmitAsync(JoinRequest request, byte[] serverCertificateDer, byte[] serverNonce, byte[]? clientCertificateDer, CancellationToken cancellationToken)
     {
         if (!runtime.IsLeader)
         {
@@ -41,16 +41,27 @@ public sealed class ClusterJoinAuthority(ClusterRuntime runtime, TimeSpan certif
         }
 
         var address = IPAddress.Parse(request.Addresses[0]);
-        var member = new ClusterMember(
-            request.NodeId,
-            request.Name,
-            [.. request.Addresses],
-            MemberRole.Member,
-            DateTimeOffset.UtcNow,
-            new IPEndPoint(address, ClusterPorts.Control).ToString());
+        var raftEndpoint = new IPEndPoint(address, ClusterPorts.Control).ToString();
+        ClusterCommand command;
+        if (state.Members.ContainsKey(request.NodeId))
+        {
+            // A member back from a new address: the firewall keeps its peers out until the state records
+            // that address, so it comes through here, the one port open to it. It must prove it is that member.
+            if (!ProvesMember(clientCertificateDer, request.NodeId))
+            {
+                return JoinError.BadRequest($"node {request.NodeId} is already a member; only that node, with its own certificate, may record a new address for it");
+            }
+
+            command = new UpdateMemberCommand(request.NodeId, request.Name, [.. request.Addresses], raftEndpoint);
+        }
+        else
+        {
+            command = new AddMemberCommand(new ClusterMember(request.NodeId, request.Name, [.. request.Addresses], MemberRole.Member, DateTimeOffset.UtcNow, raftEndpoint));
+        }
+
         try
         {
-            state = await runtime.Consensus.ReplicateAsLeaderAsync(new AddMemberCommand(member), cancellationToken);
+            state = await runtime.Consensus.ReplicateAsLeaderAsync(command, cancellationToken);
         }
         catch (ClusterCommandRejectedException ex)
         {
@@ -67,5 +78,16 @@ public sealed class ClusterJoinAuthority(ClusterRuntime runtime, TimeSpan certif
                 .ToList(),
             runtime.ClusterId,
             runtime.StateKey);
+    }
+
+    private bool ProvesMember(byte[]? certificateDer, string nodeId)
+    {
+        if (certificateDer is null)
+        {
+            return false;
+        }
+
+        using var certificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(certificateDer);
+        return runtime.Validator.Validate(certificate, runtime.CurrentRevocations(), nodeId).IsAccepted;
     }
 }

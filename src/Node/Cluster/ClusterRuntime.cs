@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Nanobox.Node.Cluster.Consensus;
+using Nanobox.Node.Cluster.Join;
 using Nanobox.Node.Cluster.Membership;
 using Nanobox.Node.Host;
 using Nanobox.Node.Security;
@@ -106,6 +107,9 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
     public Memberlist? Gossip { get; private set; }
 
     public X509Certificate2 CaCertificate => _caCertificate;
+
+    /// <summary>Checks a peer's certificate against the cluster CA (revocations are the caller's to pass).</summary>
+    public PeerCertificateValidator Validator => _validator;
 
     /// <summary>The newest replicated state this node knows: its own Raft replica, or what it followed from a voter.</summary>
     public ClusterState State => Consensus.State.Version >= _followed.Version ? Consensus.State : _followed;
@@ -404,22 +408,36 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
 
     /// <summary>
     /// This node restarted with another advertise address: record it, and its Raft endpoint, in the
-    /// replicated state (gossip already spreads it, with a higher incarnation).
+    /// replicated state (gossip already spreads it, with a higher incarnation). Members' firewalls only
+    /// let in addresses the state records, so the request goes through the leader's join port, with
+    /// this node's certificate as proof of who it is and the current join token from the state.
     /// </summary>
     private async Task AnnounceNewAddressAsync(CancellationToken cancellationToken)
     {
-        // This node's own Raft may not find the leader yet (its configuration still names its old
-        // endpoint), so the write goes straight to the leader gossip announces.
-        var leader = Gossip?.Members().FirstOrDefault(m => m.Meta.Role == LeaderRole && m.State == MemberState.Alive);
-        if (leader is null)
+        if (ClusterSecrets.CurrentToken(StateKey, State) is not { } token)
         {
             return;
         }
 
-        var update = new UpdateMemberCommand(_node.Identity.Id, null, [_node.Advertise.ToString()], _endpoints.Control.ToString());
-        await _control.ForwardAsync(new ControlPeer(leader.Id, new IPEndPoint(leader.Meta.Addresses[0], _endpoints.Requests.Port)), update, cancellationToken);
-        _addressMoved = false;
-        LogAddressMoved(_logger, _node.Advertise);
+        var members = State.Members.Values.Where(m => m.NodeId != _node.Identity.Id).OrderBy(_ => Random.Shared.Next());
+        foreach (var member in members)
+        {
+            try
+            {
+                var joined = await new JoinClient().JoinAsync(
+                    new IPEndPoint(IPAddress.Parse(member.Addresses[0]), _endpoints.Join.Port).ToString(),
+                    token, _node.Identity.Id, _node.Options.Name, [_node.Advertise], cancellationToken, Credentials.Certificate);
+                // The certificate that came with it names the new address; the current one stays in use until renewal.
+                joined.Credentials.Dispose();
+                _addressMoved = false;
+                LogAddressMoved(_logger, _node.Advertise);
+                return;
+            }
+            catch (JoinFailedException ex)
+            {
+                LogFollowFailed(_logger, member.NodeId, ex.Message);
+            }
+        }
     }
 
     /// <summary>

@@ -42,9 +42,12 @@ public sealed partial class FirewallManager(NodeContext node, INodeStore store, 
     private FirewallOptions Options => node.Options.Firewall;
 
     /// <summary>What the kernel holds, as far as this process applied it.</summary>
-    private sealed record Applied(string Key, FirewallDesign Design, ImmutableSortedDictionary<string, ImmutableArray<IPAddress>> Admitted)
+    private sealed record Applied(string Key, FirewallDesign Design, ImmutableSortedDictionary<string, ImmutableArray<IPAddress>> Admitted, PeerAddresses Peers)
     {
-        public PeerAddresses Peers { get; } = FirewallPeers.Addresses(Admitted);
+        public Applied(string key, FirewallDesign design, ImmutableSortedDictionary<string, ImmutableArray<IPAddress>> admitted)
+            : this(key, design, admitted, FirewallPeers.Addresses(admitted))
+        {
+        }
     }
 
     /// <summary>
@@ -155,7 +158,9 @@ public sealed partial class FirewallManager(NodeContext node, INodeStore store, 
         try
         {
             var state = LoadState();
-            if (!state.Enabled || cluster.View() is not { } view)
+            // Until this node holds a state that lists it (a new member's first fetch), it knows too little
+            // to judge anyone: what LockDownAsync let in stays.
+            if (!state.Enabled || cluster.View() is not { } view || !view.State.Members.ContainsKey(view.SelfId))
             {
                 return FirewallChange.Nothing;
             }
@@ -338,7 +343,7 @@ public sealed partial class FirewallManager(NodeContext node, INodeStore store, 
             kernel.Run(RulesetRenderer.Render(applied.Design, peers, ActiveCuts()));
         }
 
-        _applied = applied with { Admitted = admitted };
+        _applied = new Applied(applied.Key, applied.Design, admitted);
         SaveState(LoadState() with { LastGood = RulesetRenderer.Render(applied.Design, peers, PeerAddresses.Empty) });
         var joined = admitted.Keys.Where(id => !applied.Admitted.ContainsKey(id)).ToList();
         var left = applied.Admitted.Keys.Where(id => !admitted.ContainsKey(id)).ToList();

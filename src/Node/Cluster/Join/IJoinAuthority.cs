@@ -22,7 +22,11 @@ public interface IJoinAuthority
     /// </summary>
     /// <param name="serverCertificateDer">The certificate the serving node presented in TLS (the proof is bound to it).</param>
     /// <param name="serverNonce">The nonce of the <see cref="JoinHello"/> the request answers.</param>
-    Task<JoinOutcome> AdmitAsync(JoinRequest request, byte[] serverCertificateDer, byte[] serverNonce, CancellationToken cancellationToken);
+    /// <param name="clientCertificateDer">
+    /// The certificate the joiner presented in TLS, if any: a member that moved to a new address proves
+    /// with it that it is the node it claims to be. Unverified here; the authority checks it.
+    /// </param>
+    Task<JoinOutcome> AdmitAsync(JoinRequest request, byte[] serverCertificateDer, byte[] serverNonce, byte[]? clientCertificateDer, CancellationToken cancellationToken);
 }
 
 /// <summary>The authority's answer to a join request: a <see cref="JoinResponse"/> or a <see cref="JoinError"/>, nothing else.</summary>

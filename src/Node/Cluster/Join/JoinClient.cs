@@ -28,7 +28,8 @@ public sealed class JoinClient(TimeSpan? connectTimeout = null, TimeSpan? timeou
     /// <param name="addresses">This node's addresses: they become its certificate's IP SANs.</param>
     /// <exception cref="FormatException"><paramref name="address"/> is not an address.</exception>
     /// <exception cref="JoinFailedException">The join did not happen; <see cref="JoinFailedException.Failure"/> says why.</exception>
-    public async Task<JoinResult> JoinAsync(string address, JoinToken token, string nodeId, string name, IReadOnlyList<IPAddress> addresses, CancellationToken cancellationToken)
+    /// <param name="member">A member's own certificate, when a member moved to a new address asks to be recorded there.</param>
+    public async Task<JoinResult> JoinAsync(string address, JoinToken token, string nodeId, string name, IReadOnlyList<IPAddress> addresses, CancellationToken cancellationToken, X509Certificate2? member = null)
     {
         var target = JoinAddress.Parse(address);
         try
@@ -37,12 +38,12 @@ public sealed class JoinClient(TimeSpan? connectTimeout = null, TimeSpan? timeou
             {
                 try
                 {
-                    return await JoinAtAsync(target, new JoinApplicant(token, nodeId, name, addresses), deadline).ConfigureAwait(false);
+                    return await JoinAtAsync(target, new JoinApplicant(token, nodeId, name, addresses), member, deadline).ConfigureAwait(false);
                 }
                 catch (JoinFailedException redirect) when (redirect.ErrorCode == JoinError.NotLeaderCode && redirect.Leader is { } leader)
                 {
                     // Only the leader signs: ask it, once, with a fresh handshake (the proof is bound to the server it answers).
-                    return await JoinAtAsync(JoinAddress.Parse(leader), new JoinApplicant(token, nodeId, name, addresses), deadline).ConfigureAwait(false);
+                    return await JoinAtAsync(JoinAddress.Parse(leader), new JoinApplicant(token, nodeId, name, addresses), member, deadline).ConfigureAwait(false);
                 }
             }, cancellationToken).ConfigureAwait(false);
         }
@@ -64,7 +65,7 @@ public sealed class JoinClient(TimeSpan? connectTimeout = null, TimeSpan? timeou
         }
     }
 
-    private async Task<JoinResult> JoinAtAsync(JoinAddress target, JoinApplicant applicant, CancellationToken cancellationToken)
+    private async Task<JoinResult> JoinAtAsync(JoinAddress target, JoinApplicant applicant, X509Certificate2? member, CancellationToken cancellationToken)
     {
         using var _ = applicant;
         using var tcp = new TcpClient { NoDelay = true };
@@ -81,6 +82,7 @@ public sealed class JoinClient(TimeSpan? connectTimeout = null, TimeSpan? timeou
                 {
                     TargetHost = "nanobox",
                     EnabledSslProtocols = SslProtocols.Tls13,
+                    ClientCertificates = member is null ? null : [member],
                 }, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception failure) when (failure is AuthenticationException or IOException)

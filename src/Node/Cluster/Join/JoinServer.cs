@@ -37,7 +37,10 @@ public sealed class JoinServer : IAsyncDisposable
         {
             // offline: a joiner gets the CA in the hello; nothing may be fetched to build our chain.
             ServerCertificateContext = SslStreamCertificateContext.Create(credentials.Certificate, additionalCertificates: null, offline: true),
-            ClientCertificateRequired = false,
+            // Asked for, never required: strangers joining have none, and a member that moved to a new
+            // address presents its node certificate (checked by the authority, not by TLS).
+            ClientCertificateRequired = true,
+            RemoteCertificateValidationCallback = static (_, _, _, _) => true,
             EnabledSslProtocols = SslProtocols.Tls13,
         };
     }
@@ -126,7 +129,7 @@ public sealed class JoinServer : IAsyncDisposable
             {
                 await Deadline.RunAsync(_options.HandshakeTimeout, "no TLS handshake", token => ssl.AuthenticateAsServerAsync(_tls, token), stopping)
                     .ConfigureAwait(false);
-                await _session.RunAsync(ssl, remote, stopping).ConfigureAwait(false);
+                await _session.RunAsync(ssl, remote, ssl.RemoteCertificate?.GetRawCertData(), stopping).ConfigureAwait(false);
             }
         }
         catch (Exception) when (stopping.IsCancellationRequested)

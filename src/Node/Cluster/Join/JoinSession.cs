@@ -13,7 +13,7 @@ internal sealed class JoinSession(IJoinAuthority authority, byte[] serverCertifi
     /// <exception cref="ProtocolException">The peer sent something other than a well-formed join request.</exception>
     /// <exception cref="TimeoutException">The peer did not send its request, or take the reply, in time.</exception>
     /// <exception cref="IOException">The connection broke.</exception>
-    public async Task RunAsync(Stream stream, string remote, CancellationToken stopping)
+    public async Task RunAsync(Stream stream, string remote, byte[]? clientCertificateDer, CancellationToken stopping)
     {
         var nonce = JoinProof.NewNonce();
         var request = await Deadline.RunAsync(options.RequestTimeout, "no join request", async token =>
@@ -23,17 +23,17 @@ internal sealed class JoinSession(IJoinAuthority authority, byte[] serverCertifi
                 ?? throw new ProtocolException("the peer sent another message than a join request");
         }, stopping).ConfigureAwait(false);
 
-        var reply = await DecideAsync(request, nonce, remote, stopping).ConfigureAwait(false);
+        var reply = await DecideAsync(request, nonce, remote, clientCertificateDer, stopping).ConfigureAwait(false);
         await Deadline.RunAsync(options.RequestTimeout, "the reply was not taken", token => JoinWire.WriteAsync(stream, reply, token).AsTask(), stopping)
             .ConfigureAwait(false);
     }
 
-    private async Task<JoinMessage> DecideAsync(JoinRequest request, byte[] nonce, string remote, CancellationToken stopping)
+    private async Task<JoinMessage> DecideAsync(JoinRequest request, byte[] nonce, string remote, byte[]? clientCertificateDer, CancellationToken stopping)
     {
         try
         {
             var outcome = await Deadline.RunAsync(options.AdmitTimeout, "no decision",
-                token => authority.AdmitAsync(request, serverCertificateDer, nonce, token), stopping).ConfigureAwait(false);
+                token => authority.AdmitAsync(request, serverCertificateDer, nonce, clientCertificateDer, token), stopping).ConfigureAwait(false);
             if (outcome.Reply is JoinError error)
             {
                 JoinLog.Refused(logger, remote, error.Code);
