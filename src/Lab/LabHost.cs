@@ -7,10 +7,13 @@ public sealed class LabHost
 {
     private static readonly TimeSpan CliTimeout = TimeSpan.FromSeconds(30);
     private readonly Func<string> _binary;
+    private readonly bool _detach;
+    private readonly Dictionary<int, LabSshd> _sshds = [];
 
     internal LabHost(LabPaths paths, int index, Func<string> binary, bool docker, bool detach)
     {
         _binary = binary;
+        _detach = detach;
         Index = index;
         Name = $"h{index}";
         Namespace = paths.Namespace(Name);
@@ -82,6 +85,34 @@ public sealed class LabHost
         var seconds = Math.Max(1, (int)Math.Ceiling((wait ?? TimeSpan.FromSeconds(1)).TotalSeconds));
         var result = await RunAsync(TestImage.BusyboxPath, ["ping", "-c", "1", "-W", $"{seconds}", target.ToString()], TimeSpan.FromSeconds(seconds + 10), ct);
         return result.ExitCode == 0;
+    }
+
+    /// <summary>
+    /// Starts the real OpenSSH sshd in this host, listening on <paramref name="port"/> on all its IPv4 and
+    /// IPv6 addresses, with a host key of its own; returns once it listens. One sshd per port; stop it with
+    /// <see cref="LabSshd.StopAsync"/>, or leave it to the lab's teardown.
+    /// </summary>
+    public async Task<LabSshd> StartSshdAsync(int port = 22, CancellationToken ct = default)
+    {
+        if (_sshds.TryGetValue(port, out var running) && running.IsRunning)
+        {
+            throw new InvalidOperationException($"{running} is already running");
+        }
+
+        return _sshds[port] = await LabSshd.StartAsync(this, port, _detach, ct);
+    }
+
+    /// <summary>
+    /// Probes ports of <paramref name="target"/> from this host: `nanobox-lab scan` runs in this host's
+    /// namespace (this process never leaves the root one) and reports each port open, closed, filtered or
+    /// (UDP) open|filtered.
+    /// </summary>
+    public async Task<ScanResult> ScanAsync(IPAddress target, ScanRequest request, CancellationToken ct = default)
+    {
+        var lab = LabBinaryLocator.Command();
+        var result = await RunAsync(lab[0], [.. lab.Skip(1), "scan", target.ToString(), .. request.ToArgs(), "--json"],
+            request.WorstCase + TimeSpan.FromSeconds(60), ct);
+        return ScanResult.FromJson(result.EnsureSuccess().Stdout);
     }
 
     /// <summary>The whole agent.log (all runs).</summary>

@@ -48,6 +48,10 @@ internal static class LabNetwork
                 $"route add ::/0 dev {HostInterface}",
             ], ct);
             await Netns.IpBatchAsync(sw, [$"link set {name} master {Bridge}", $"link set {name} up"], ct);
+            // No ICMP error rate limit: a real host answers a burst of 6 closed UDP ports, then one a second per
+            // peer, and a port scan would read the rest as open|filtered. Only this namespace's sysctls change.
+            (await Netns.RunAsync(ns, Tools.Sysctl, ["-q", "-e", "-w", "net.ipv4.icmp_ratemask=0", "net.ipv6.icmp.ratemask=", "net.ipv6.icmp.ratelimit=0"],
+                null, ct)).EnsureSuccess();
         }
     }
 }

@@ -16,9 +16,15 @@ internal static class Tools
     public static string Docker => Find("docker", "docker.io");
     public static string Dockerd => Find("dockerd", "docker.io");
     public static string Umount => Find("umount", "mount");
+    public static string Sshd => Find("sshd", "openssh-server");
+    public static string SshKeygen => Find("ssh-keygen", "openssh-client");
+    public static string Sysctl => Find("sysctl", "procps");
     public static string Sh => "/bin/sh";
 
-    /// <summary>Throws <see cref="LabPrerequisiteException"/> unless this process can build a lab.</summary>
+    /// <summary>
+    /// Throws <see cref="LabPrerequisiteException"/> unless this process can build a lab. sshd is checked
+    /// when a host starts one: most labs have none.
+    /// </summary>
     public static void EnsurePrerequisites(bool docker)
     {
         if (!Environment.IsPrivilegedProcess)
@@ -30,6 +36,7 @@ internal static class Tools
         _ = Nsenter;
         _ = Nft;
         _ = Setsid;
+        _ = Sysctl;
         _ = TestImage.BusyboxPath; // ping in hosts, and the test image
         if (docker)
         {

@@ -14,6 +14,10 @@ internal static class LabCli
           ls                                      list labs (id, owner, hosts)
           exec ID HOST -- CMD [ARG...]            run a command inside a host's network namespace
           nanobox ID HOST ARG...                  run the nanobox CLI in a host against its socket
+          scan [--lab ID] [--from HOST] TARGET [--tcp PORTS] [--udp PORTS] [--timeout-ms N] [--concurrency N] [--json]
+                                                  probe TARGET's ports from HOST (it re-executes itself in HOST's namespace);
+                                                  --lab may be left out when one lab exists; without --from it scans from the
+                                                  namespace it runs in. PORTS: 22,80,8000-8100 or all. Defaults: 400 ms, 4000
           down ID|--all                           remove a lab (--all: every lab whose owner is not a running process)
           sweep                                   remove labs whose owner process is dead
         """;
@@ -29,6 +33,7 @@ internal static class LabCli
                 ["exec", var id, var host, "--", var file, .. var rest] =>
                     await ProcessRunner.RunInteractiveAsync(Tools.Nsenter, Netns.NsenterArgs(Find(id, host).Namespace, file, rest), ct),
                 ["nanobox", var id, var host, .. var rest] => await NanoboxAsync(id, host, rest, ct),
+                ["scan", .. var rest] => await ScanAsync(rest, ct),
                 ["down", "--all"] => await DownAllAsync(ct),
                 ["down", var id] => await DownAsync(id, ct),
                 ["sweep"] => await SweepAsync(ct),
@@ -121,6 +126,85 @@ internal static class LabCli
         var h = Find(id, host);
         return await ProcessRunner.RunInteractiveAsync(Tools.Nsenter, Netns.NsenterArgs(h.Namespace, binary, [.. args, "--socket", h.SocketPath]), ct);
     }
+
+    private static async Task<int> ScanAsync(string[] args, CancellationToken ct)
+    {
+        var (lab, from, target, request, json) = ParseScan(args);
+        if (from is null)
+        {
+            var result = await PortScanner.ScanAsync(target, request, ct);
+            Console.WriteLine(json ? result.ToJson() : ScanReport.Text(result));
+            return 0;
+        }
+
+        // The scan must run in the source host's namespace, and this process stays where it is: run ourselves there.
+        var id = lab ?? OnlyLab();
+        var self = LabBinaryLocator.Command();
+        string[] argv = [.. self.Skip(1), "scan", target.ToString(), .. request.ToArgs(), .. json ? new[] { "--json" } : []];
+        return await ProcessRunner.RunInteractiveAsync(Tools.Nsenter, Netns.NsenterArgs(Find(id, from).Namespace, self[0], argv), ct);
+    }
+
+    private static (string? Lab, string? From, System.Net.IPAddress Target, ScanRequest Request, bool Json) ParseScan(string[] args)
+    {
+        string? lab = null, from = null;
+        System.Net.IPAddress? target = null;
+        var request = new ScanRequest();
+        var json = false;
+        try
+        {
+            for (var i = 0; i < args.Length; i++)
+            {
+                var value = i + 1 < args.Length ? args[i + 1] : null;
+                switch (args[i], value)
+                {
+                    case ("--lab", { } id):
+                        (lab, i) = (id, i + 1);
+                        break;
+                    case ("--from", { } host):
+                        (from, i) = (host, i + 1);
+                        break;
+                    case ("--tcp", { } ports):
+                        (request, i) = (request with { Tcp = PortList.Parse(ports) }, i + 1);
+                        break;
+                    case ("--udp", { } ports):
+                        (request, i) = (request with { Udp = PortList.Parse(ports) }, i + 1);
+                        break;
+                    case ("--timeout-ms", { } ms) when int.TryParse(ms, out var timeout) && timeout > 0:
+                        (request, i) = (request with { Timeout = TimeSpan.FromMilliseconds(timeout) }, i + 1);
+                        break;
+                    case ("--concurrency", { } n) when int.TryParse(n, out var concurrency) && concurrency > 0:
+                        (request, i) = (request with { Concurrency = concurrency }, i + 1);
+                        break;
+                    case ("--json", _):
+                        json = true;
+                        break;
+                    case (var word, _) when target is null && System.Net.IPAddress.TryParse(word, out var address):
+                        target = address;
+                        break;
+                    default:
+                        throw new LabException($"scan: unexpected argument {args[i]}\n{Help}");
+                }
+            }
+        }
+        catch (FormatException ex)
+        {
+            throw new LabException($"scan: {ex.Message}");
+        }
+
+        if (target is null || (request.Tcp.Count == 0 && request.Udp.Count == 0))
+        {
+            throw new LabException($"scan: needs a target address and --tcp or --udp ports\n{Help}");
+        }
+
+        return (lab, from, target, request, json);
+    }
+
+    private static string OnlyLab() => LabPaths.ExistingIds(LabPaths.RunRoot) switch
+    {
+        [var id] => id,
+        [] => throw new LabException("no lab is running (see `nanobox-lab up`)"),
+        var ids => throw new LabException($"there are {ids.Count} labs ({string.Join(", ", ids)}): name one with --lab"),
+    };
 
     private static async Task<int> DownAsync(string id, CancellationToken ct)
     {

@@ -28,6 +28,9 @@ public sealed class SixHostLab() : LabFixture(new LabOptions { Hosts = 6 });
 /// <summary>One host with a node, for node lifecycle tests.</summary>
 public sealed class OneHostLab() : LabFixture(new LabOptions { Hosts = 1 });
 
+/// <summary>Two hosts without nodes: for the lab's own tools (sshd, the port scanner) against a quiet host.</summary>
+public sealed class BareTwoHostLab() : LabFixture(new LabOptions { Hosts = 2, StartNodes = false });
+
 /// <summary>Two hosts, each with its own dockerd and the test image imported.</summary>
 public sealed class DockerLab() : LabFixture(new LabOptions { Hosts = 2, Docker = true, StartNodes = false });
 

@@ -20,6 +20,7 @@ public sealed class LabLifecycleTests
             // A running container: its processes live in a netns of their own, under dockerd's shim.
             (await lab["h1"].DockerAsync("run", "-d", "nanobox-lab/busybox:latest", "sleep", "600")).EnsureSuccess();
             await lab.CutAsync(lab["h1"], lab["h2"]);
+            var sshd = await lab["h2"].StartSshdAsync();
 
             namespaces = Directory.GetFiles("/run/netns").Select(Path.GetFileName).Where(n => n!.StartsWith($"nbx{lab.Id}-")).ToArray()!;
             Assert.Equal(3, namespaces.Length);
@@ -31,7 +32,8 @@ public sealed class LabLifecycleTests
 
             pids = Processes.WithDescendants(inNamespaces);
             Assert.Contains(lab["h1"].Node.Pid!.Value, pids);
-            Assert.True(pids.Count > 6, $"expected agents, dockerds, containerds, a shim and a container; got {pids.Count}");
+            Assert.Contains(sshd.Pid, pids);
+            Assert.True(pids.Count > 6, $"expected agents, dockerds, containerds, a shim, a container and sshd; got {pids.Count}");
             Assert.NotEmpty(Mounts.Under(lab.FilesDirectory, lab.RunDirectory));
         }
         finally
@@ -95,6 +97,8 @@ public sealed class LabLifecycleTests
             await lab.SetLossAsync(lab["h1"], 50);
             await lab["h1"].ImportTestImageAsync();
             (await lab["h1"].DockerAsync("run", "--rm", "nanobox-lab/busybox:latest", "true")).EnsureSuccess();
+            await lab["h1"].StartSshdAsync();
+            await lab["h2"].ScanAsync(lab["h1"].Address, new ScanRequest { Tcp = [22, 23], Udp = [53] });
             Assert.Equal(before, await RootSnapshotAsync());
         }
 
@@ -121,6 +125,8 @@ public sealed class LabLifecycleTests
                      ("ip", ["route"]),
                      ("ip", ["-6", "route"]),
                      ("nft", ["list", "ruleset"]),
+                     // Lab hosts lift ICMP rate limits in their own namespaces only.
+                     ("sysctl", ["net.ipv4.icmp_ratemask", "net.ipv6.icmp.ratemask", "net.ipv6.icmp.ratelimit"]),
                  })
         {
             var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
