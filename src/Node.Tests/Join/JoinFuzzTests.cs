@@ -30,7 +30,7 @@ public sealed class JoinFuzzTests(ITestOutputHelper output)
             var peer = new ScriptedPeer(hello => Mutate(joiner.Frame(hello, out sent), random, i));
             try
             {
-                await session.RunAsync(peer, "fuzz", CancellationToken.None);
+                await session.RunAsync(peer, "fuzz", clientCertificateDer: null, CancellationToken.None);
             }
             catch (ProtocolException)
             {
