@@ -66,7 +66,9 @@ public sealed class RulesetRendererTests
     {
         var text = RulesetRenderer.Render(Design(FirewallRule.Parse(FirewallAction.Deny, "80/tcp", null)), PeerAddresses.Empty, Peers("198.18.0.9"));
 
-        Assert.True(text.IndexOf("ip saddr @cut4 drop", StringComparison.Ordinal) < text.IndexOf("ct state established,related accept", StringComparison.Ordinal));
+        var cutAt = text.IndexOf("ip saddr @cut4 tcp dport != 7948 drop", StringComparison.Ordinal);
+        Assert.True(cutAt > 0 && cutAt < text.IndexOf("ct state established,related accept", StringComparison.Ordinal), text);
+        Assert.Contains("ip6 saddr @cut6 meta l4proto != tcp drop", text);
         Assert.True(text.IndexOf("ct state established,related accept", StringComparison.Ordinal) < text.IndexOf("dport 80 drop", StringComparison.Ordinal));
         Assert.Contains("add element inet nanobox cut4 { 198.18.0.9 timeout 600s }", text);
     }

@@ -83,8 +83,10 @@ public sealed class FirewallMembershipLabTests(FourHostLab fixture, ITestOutputH
             Assert.Contains(newcomer.Address.ToString(), await FirewallProbe.TableAsync(member, "inet nanobox")); // in the cut set
         }
 
-        // Revoked means cut off entirely for a while, the join port and established flows included.
-        Assert.Equal(PortState.Filtered, await FirewallProbe.TcpAsync(newcomer, members[1].Address, 7948));
+        // Revoked means cut off for a while, established flows included; only the join port still answers
+        // it, as it answers any stranger, so that it hears why it cannot come back.
+        Assert.Equal(PortState.Filtered, await FirewallProbe.TcpAsync(newcomer, members[1].Address, 7946));
+        Assert.Equal(PortState.Open, await FirewallProbe.TcpAsync(newcomer, members[1].Address, 7948));
     }
 }
 
@@ -119,6 +121,15 @@ public sealed class FirewallRollbackLabTests(ThreeHostLab fixture) : IClassFixtu
         var cutPeers = await h2.NanoboxAsync("firewall", "deny", "7949/tcp", "--force");
         Assert.NotEqual(0, cutPeers.ExitCode);
         Assert.Contains("cluster port 7949", cutPeers.Stderr);
+        // Every member tried the rule and rolled it back on its own; until the last one has, writes forwarded
+        // to a leader that still drops new connections on 7949 cannot get through.
+        foreach (var host in new[] { h1, h2, h3 })
+        {
+            await ClusterProbe.EventuallyAsync(async () =>
+                (await FirewallProbe.ShowAsync(host)).GetProperty("lastChange").GetProperty("outcome").GetString() == "rolled-back" ? "rolled back" : null,
+                fixture.Lab.Hosts);
+        }
+
         Assert.Equal(PortState.Open, await FirewallProbe.TcpAsync(h3, h2.Address, 7949));
         (await h2.NanoboxAsync("firewall", "remove", "deny", "7949/tcp")).EnsureSuccess();
 

@@ -60,8 +60,15 @@ public static class RulesetRenderer
 
         // No forward chain: Docker's own tables filter forwarded traffic, and a drop here would break it.
         text.Append("\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n");
-        text.Append("\t\tip saddr @").Append(Cut4).Append(" drop\n");
-        text.Append("\t\tip6 saddr @").Append(Cut6).Append(" drop\n");
+        // A revoked member is cut from everything but the join port, where it is a stranger like any
+        // other: it hears why it cannot come back instead of timing out.
+        var join = Number(design.JoinPort);
+        foreach (var (match, set) in new[] { ("ip saddr", Cut4), ("ip6 saddr", Cut6) })
+        {
+            text.Append("\t\t").Append(match).Append(" @").Append(set).Append(" tcp dport != ").Append(join).Append(" drop\n");
+            text.Append("\t\t").Append(match).Append(" @").Append(set).Append(" meta l4proto != tcp drop\n");
+        }
+
         text.Append("\t\tct state established,related accept\n");
         text.Append("\t\tct state invalid drop\n");
         text.Append("\t\tiif \"lo\" accept\n");
