@@ -22,7 +22,7 @@ fi
 
 # The host's own firewall, counters masked: the benchmark must leave it exactly as it was.
 host_firewall() {
-  { nft list ruleset; iptables-save; ip6tables-save; } 2>&1 | grep -v '^#' | sed -E 's/packets [0-9]+ bytes [0-9]+//; s/\[[0-9]+:[0-9]+\]//'
+  { nft list ruleset; iptables-save; ip6tables-save; } 2>&1 | sed -E '/^#/d; s/packets [0-9]+ bytes [0-9]+//; s/\[[0-9]+:[0-9]+\]//'
 }
 before=$(host_firewall)
 
