@@ -19,6 +19,7 @@ public sealed class FirewallBenchmark
 {
     private static readonly int[] SetSizes = [10, 1_000, 10_000];
     private const int WarmUpRuns = 2;
+    private const int MaxRuns = 250;
 
     /// <summary>The baseline's chain in iptables' filter table, jumped to from INPUT.</summary>
     private const string Chain = "nanobox-peers";
@@ -46,6 +47,12 @@ public sealed class FirewallBenchmark
 
     public static async Task<int> RunAsync(int runs, TextWriter output, CancellationToken ct)
     {
+        if (runs is < 1 or > MaxRuns)
+        {
+            await Console.Error.WriteLineAsync($"RUNS must be 1 to {MaxRuns} (each run adds a peer 198.19.255.RUN), not {runs}");
+            return 64;
+        }
+
         var interfaces = NetworkInterfaces();
         if (interfaces is not ["lo"])
         {
@@ -90,7 +97,7 @@ public sealed class FirewallBenchmark
         for (var run = 0; run < WarmUpRuns + runs; run++)
         {
             // A fresh address each run, outside the pre-loaded range.
-            var extra = IPAddress.Parse($"198.19.255.{run + 1}");
+            var extra = new IPAddress(new byte[] { 198, 19, 255, (byte)(run + 1) });
             var grown = new PeerAddresses(peers.All.Append(extra));
             var rule = new[] { Chain, "-s", $"{extra}/32", "-j", "ACCEPT" };
             TimeProduct(add, () => RulesetRenderer.RenderPeerChange(peers, grown, PeerAddresses.Empty, PeerAddresses.Empty)!);
