@@ -1,22 +1,24 @@
 using Nanobox.Bench;
 
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    cancel.Cancel();
+};
+
 switch (args)
 {
     case ["foundation", var candidate, var baseline, var deb, ..]:
         return await FoundationBenchmark.RunAsync(candidate, baseline, deb, args.Length > 4 ? int.Parse(args[4]) : 20, Console.Out);
     case ["cluster", ..]:
-        using (var cancel = new CancellationTokenSource())
-        {
-            Console.CancelKeyPress += (_, e) =>
-            {
-                e.Cancel = true;
-                cancel.Cancel();
-            };
-            return await ClusterBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 10, Console.Out, cancel.Token);
-        }
+        return await ClusterBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 10, Console.Out, cancel.Token);
+    case ["firewall", ..]:
+        return await FirewallBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 20, Console.Out, cancel.Token);
 
     default:
         Console.Error.WriteLine("usage: nanobox-bench foundation CANDIDATE_BINARY BASELINE_BINARY DEB [RUNS]");
         Console.Error.WriteLine("       nanobox-bench cluster [RUNS]   (root: builds a lab of 5 + RUNS hosts)");
+        Console.Error.WriteLine("       nanobox-bench firewall [RUNS]  (root, in a network namespace of its own: `unshare --net`)");
         return 64;
 }

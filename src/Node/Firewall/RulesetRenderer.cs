@@ -118,8 +118,7 @@ public static class RulesetRenderer
     /// </summary>
     public static string? RenderPeerChange(PeerAddresses from, PeerAddresses to, PeerAddresses cutAdd, PeerAddresses cutLift)
     {
-        var added = new PeerAddresses(to.All.Where(a => !from.All.Contains(a)));
-        var removed = new PeerAddresses(from.All.Where(a => !to.All.Contains(a)));
+        var (added, removed) = from.ChangeTo(to);
         if (added.Count + removed.Count + cutAdd.Count + cutLift.Count == 0)
         {
             return null;
@@ -168,7 +167,7 @@ public static class RulesetRenderer
     {
         foreach (var (set, members) in new[] { (set4, addresses.V4), (set6, addresses.V6) })
         {
-            if (members.Count == 0)
+            if (members.IsEmpty)
             {
                 continue;
             }
