@@ -92,4 +92,11 @@ public sealed record UnplacedInstance(string Instance, string Reason)
 /// <summary>What placement decided.</summary>
 /// <param name="Placements">Instance key -> node id, for every instance that has a node.</param>
 /// <param name="Unplaced">Instances without a node, in key order.</param>
-public sealed record PlacementPlan(ImmutableSortedDictionary<string, string> Placements, ImmutableArray<UnplacedInstance> Unplaced);
+public sealed record PlacementPlan(ImmutableSortedDictionary<string, string> Placements, ImmutableArray<UnplacedInstance> Unplaced)
+{
+    /// <summary>Equal when both hold the same entries in the same order: the leader proposes a plan only when it differs.</summary>
+    public bool Equals(PlacementPlan? other) =>
+        ReferenceEquals(this, other) || (other is not null && Placements.SequenceEqual(other.Placements) && Unplaced.SequenceEqual(other.Unplaced));
+
+    public override int GetHashCode() => HashCode.Combine(Placements.Count, Unplaced.Length);
+}

@@ -44,7 +44,7 @@ public static class PlacementPlanner
             }
         }
 
-        var unplaced = new List<(InstanceKey Key, string Reason)>();
+        var unplaced = new List<WantedInstance>();
         foreach (var instance in pending.OrderByDescending(static i => i.MemoryBytes).ThenByDescending(static i => i.MilliCpus).ThenBy(static i => i.Key))
         {
             var best = nodes.Values
@@ -56,7 +56,7 @@ public static class PlacementPlanner
                 .FirstOrDefault();
             if (best is null)
             {
-                unplaced.Add((instance.Key, Explain(instance, nodes.Values, state)));
+                unplaced.Add(instance);
                 continue;
             }
 
@@ -64,9 +64,10 @@ public static class PlacementPlanner
             placements.Add(instance.Key.ToString(), best.Id);
         }
 
+        // Explained against the final load, so planning again from this plan gives the same reasons.
         return new PlacementPlan(
             placements.ToImmutable(),
-            [.. unplaced.OrderBy(static u => u.Key).Select(static u => new UnplacedInstance(u.Key.ToString(), u.Reason))]);
+            [.. unplaced.OrderBy(static u => u.Key).Select(u => new UnplacedInstance(u.Key.ToString(), Explain(u, nodes.Values, state)))]);
     }
 
     private static ImmutableSortedDictionary<string, PlacementNode> Validate(PlacementInput input)

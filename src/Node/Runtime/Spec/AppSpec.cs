@@ -17,6 +17,12 @@ public sealed record AppSpec(string App, ImmutableSortedDictionary<string, Compo
 {
     /// <summary>The canonical JSON: what the replicated state stores and fingerprints hash.</summary>
     public byte[] ToCanonicalJson() => JsonSerializer.SerializeToUtf8Bytes(this, RuntimeJsonContext.Default.AppSpec);
+
+    /// <summary>Equal when the canonical JSON is (immutable collections compare by reference otherwise).</summary>
+    public bool Equals(AppSpec? other) =>
+        ReferenceEquals(this, other) || (other is not null && ToCanonicalJson().AsSpan().SequenceEqual(other.ToCanonicalJson()));
+
+    public override int GetHashCode() => HashCode.Combine(App, Components.Count);
 }
 
 public enum ComponentKind
@@ -58,9 +64,7 @@ public sealed record ComponentSpec(
 {
     /// <summary><c>web.main</c>: kind and name, the key in <see cref="AppSpec.Components"/>.</summary>
     [JsonIgnore]
-    public string Id => ComponentId(Kind, Name);
-
-    public static string ComponentId(ComponentKind kind, string name) => $"{KindName(kind)}.{name}";
+    public string Id => $"{KindName(Kind)}.{Name}";
 
     /// <summary>The kind as a spec writes it: <c>web</c>, <c>worker</c>, <c>data</c>.</summary>
     public static string KindName(ComponentKind kind) => kind.ToString().ToLowerInvariant();
@@ -75,10 +79,17 @@ public sealed record ComponentSpec(
     public string Fingerprint(string? imagePin)
     {
         var shape = this with { Replicas = 1, Constraints = [], RestartBackoffMax = null };
-        var json = JsonSerializer.SerializeToUtf8Bytes(shape, RuntimeJsonContext.Default.ComponentSpec);
         var pin = Encoding.UTF8.GetBytes("\n" + (imagePin ?? ""));
-        return Convert.ToHexStringLower(SHA256.HashData([.. json, .. pin]).AsSpan(0, 8));
+        return Convert.ToHexStringLower(SHA256.HashData([.. shape.ToCanonicalJson(), .. pin]).AsSpan(0, 8));
     }
+
+    public byte[] ToCanonicalJson() => JsonSerializer.SerializeToUtf8Bytes(this, RuntimeJsonContext.Default.ComponentSpec);
+
+    /// <summary>Equal when the canonical JSON is (immutable collections compare by reference otherwise).</summary>
+    public bool Equals(ComponentSpec? other) =>
+        ReferenceEquals(this, other) || (other is not null && ToCanonicalJson().AsSpan().SequenceEqual(other.ToCanonicalJson()));
+
+    public override int GetHashCode() => HashCode.Combine(Kind, Name, Image);
 }
 
 public enum PortProtocol

@@ -29,9 +29,14 @@ public static class AppSpecParser
         }
 
         var root = SpecYamlReader.Read(yaml, errors);
-        if (root is null or SpecScalar { IsNull: true } && !errors.Any)
-            errors.Add("", start, "the file is empty", "start with app: NAME and add a component, e.g. web.main: { image: busybox:1.36 }");
-        var spec = root is null ? null : ReadApp(root, new SpecValueReader(errors), policy);
+        if (root is null or SpecScalar { IsNull: true })
+        {
+            if (!errors.Any)
+                errors.Add("", start, "the file is empty", "start with app: NAME and add a component, e.g. web.main: { image: busybox:1.36 }");
+            return AppSpecResult.Invalid(errors.All);
+        }
+
+        var spec = ReadApp(root, new SpecValueReader(errors), policy);
         return errors.Any || spec is null ? AppSpecResult.Invalid(errors.All) : AppSpecResult.Valid(spec);
     }
 

@@ -31,7 +31,7 @@ internal static partial class ContainerPaths
             return ($"{path} contains ..", "give the directory's real path, without ..");
         var normal = "/" + string.Join('/', segments.Where(static s => s != "."));
         if (normal == "/")
-            return ("/ is the whole filesystem", "give a directory under it, e.g. /app/data");
+            return ($"{path} is the whole filesystem", "give a directory under it, e.g. /app/data");
         if (normal != path)
             return ($"{path} is not in normal form", $"write it as {normal}");
         if (KernelFilesystems.FirstOrDefault(k => IsSameOrUnder(path, k)) is { } kernel)

@@ -108,8 +108,4 @@ internal static partial class SpecFormats
     /// <summary>Milli-CPUs as a spec writes them: 500 -> <c>0.5</c>.</summary>
     public static string FormatCpus(int milliCpus) =>
         (milliCpus / 1000m).ToString("0.###", CultureInfo.InvariantCulture);
-
-    /// <summary>A duration as a spec writes it: <c>1h30m</c>.</summary>
-    public static string FormatDuration(TimeSpan d) =>
-        (d.Hours + d.Days * 24 > 0 ? $"{d.Hours + d.Days * 24}h" : "") + (d.Minutes > 0 ? $"{d.Minutes}m" : "") + (d.Seconds > 0 ? $"{d.Seconds}s" : "");
 }

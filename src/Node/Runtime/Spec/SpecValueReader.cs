@@ -9,8 +9,6 @@ namespace Nanobox.Node.Runtime.Spec;
 /// </summary>
 internal sealed class SpecValueReader(SpecErrors errors)
 {
-    public SpecErrors Errors => errors;
-
     public void Refuse(string path, SourcePosition at, string problem, string fix) => errors.Add(path, at, problem, fix);
 
     /// <summary>A scalar with a value. <paramref name="expected"/> completes "give ...", e.g. "a number such as 2".</summary>
@@ -43,7 +41,7 @@ internal sealed class SpecValueReader(SpecErrors errors)
     /// <summary>A whole number in [min, max], written without quotes.</summary>
     public int? Integer(SpecNode node, string path, int min, int max)
     {
-        var range = $"give a whole number from {min} to {max}";
+        var range = $"a whole number from {min} to {max}";
         if (Scalar(node, path, range) is not { } scalar)
             return null;
         if (!scalar.IsPlain)
@@ -54,7 +52,7 @@ internal sealed class SpecValueReader(SpecErrors errors)
 
         if (!long.TryParse(scalar.Text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
         {
-            Refuse(path, scalar.Position, $"{scalar.Text} is not a whole number", range);
+            Refuse(path, scalar.Position, $"{scalar.Text} is not a whole number", $"give {range}");
             return null;
         }
 
@@ -165,8 +163,8 @@ internal static class KeySuggestion
 {
     public static string? Closest(string typed, IEnumerable<string> known) =>
         known
-            .Select(k => (Key: k, Distance: Distance(typed.ToLowerInvariant(), k)))
-            .Where(c => c.Distance <= Math.Max(2, c.Key.Length / 3) && c.Distance < Math.Max(typed.Length, 2))
+            .Select(k => (Key: k, Distance: Distance(typed.ToLowerInvariant(), k.ToLowerInvariant())))
+            .Where(static c => c.Distance <= Math.Max(1, c.Key.Length / 4))
             .OrderBy(static c => c.Distance)
             .ThenBy(static c => c.Key, StringComparer.Ordinal)
             .Select(static c => c.Key)

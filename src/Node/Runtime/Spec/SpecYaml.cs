@@ -25,7 +25,7 @@ internal sealed record SpecList(SourcePosition Position, ImmutableArray<SpecNode
 /// <summary>A mapping; its keys are unique (a repeated key is reported and its value dropped).</summary>
 internal sealed record SpecMap(SourcePosition Position, ImmutableArray<SpecEntry> Entries) : SpecNode(Position);
 
-/// <summary>A node the reader already refused (an alias, or nesting too deep): validators skip it silently.</summary>
+/// <summary>A node the reader already refused (an alias): validators skip it silently.</summary>
 internal sealed record SpecRefused(SourcePosition Position) : SpecNode(Position);
 
 internal sealed record SpecEntry(string Key, SourcePosition KeyPosition, SpecNode Value);
@@ -42,11 +42,13 @@ internal sealed class SpecYamlReader
     /// <summary>A spec nests four levels (component, resources, key, value); deeper is a mistake or an attack.</summary>
     public const int MaxDepth = 8;
 
+    private readonly string text;
     private readonly IParser parser;
     private readonly SpecErrors errors;
 
     private SpecYamlReader(string text, SpecErrors errors)
     {
+        this.text = text;
         parser = new Parser(new StringReader(text));
         this.errors = errors;
     }
@@ -70,9 +72,33 @@ internal sealed class SpecYamlReader
         }
         catch (YamlException e)
         {
-            errors.Add("", At(e.Start), $"the YAML is not valid: {SyntaxProblem(e)}", "fix the syntax at this point");
+            errors.Add("", SyntaxErrorPosition(e), $"the YAML is not valid: {SyntaxProblem(e)}", "fix the syntax at this point");
             return null;
         }
+        catch (NestingTooDeep)
+        {
+            return null;
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner throws this on some broken flow collections (e.g. "[1, 2" then a new key).
+            var after = parser.Current is { } last ? At(last.End) : new SourcePosition(1, 1);
+            errors.Add("", after, "the YAML is not valid after this point", "check for an unclosed [ or { and fix the syntax");
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Where to point for a syntax error: YamlDotNet's start mark, except for a tab in indentation, which
+    /// it reports at the scalar before it; the first line indented with a tab is where the fix goes.
+    /// </summary>
+    private SourcePosition SyntaxErrorPosition(YamlException e)
+    {
+        if (!e.Message.Contains("tab", StringComparison.Ordinal))
+            return At(e.Start);
+        var lines = text.Split('\n');
+        var tabbed = Array.FindIndex(lines, static l => l.TrimStart(' ').StartsWith('\t'));
+        return tabbed < 0 ? At(e.Start) : new SourcePosition(tabbed + 1, lines[tabbed].IndexOf('\t', StringComparison.Ordinal) + 1);
     }
 
     private SpecNode ReadNode(string path, int depth)
@@ -98,9 +124,10 @@ internal sealed class SpecYamlReader
 
         if (depth == MaxDepth)
         {
+            // Stop reading at once: YamlDotNet's scanner slows down quadratically with flow nesting,
+            // so skipping the rest of "[[[[..." would let a small file burn a CPU for a minute.
             errors.Add(path, position, $"nests deeper than {MaxDepth} levels", "flatten it: no spec key takes values this deep");
-            SkipContent();
-            return new SpecRefused(position);
+            throw new NestingTooDeep();
         }
 
         return node is SequenceStart ? ReadList(path, position, depth) : ReadMap(path, position, depth);
@@ -142,19 +169,12 @@ internal sealed class SpecYamlReader
         return new SpecMap(position, entries.ToImmutable());
     }
 
-    /// <summary>Skips the rest of the collection just opened, without recursion.</summary>
-    private void SkipContent()
-    {
-        for (var open = 1; open > 0;)
-        {
-            var e = parser.Consume<ParsingEvent>();
-            open += e.NestingIncrease;
-        }
-    }
-
     private static SourcePosition At(Mark mark) => new(ClampToInt(mark.Line), ClampToInt(mark.Column));
 
     private static int ClampToInt(long value) => (int)Math.Clamp(value, 1, int.MaxValue);
+
+    /// <summary>Ends the read after the nesting error is reported.</summary>
+    private sealed class NestingTooDeep : Exception;
 
     /// <summary>YamlDotNet prefixes messages with "(Line: x, Col: y, Idx: z) - (...): "; the error already says where.</summary>
     private static string SyntaxProblem(YamlException e)
