@@ -39,6 +39,21 @@ public sealed class AppSpecJsonTests
     }
 
     [Fact]
+    public void Specs_compare_by_value_not_by_collection_reference()
+    {
+        var a = Valid(Shop);
+        var b = Valid(ShopReordered);
+        var changed = Valid(Shop.Replace("replicas: 2", "replicas: 3", StringComparison.Ordinal));
+
+        Assert.Equal(a, b);
+        Assert.Equal(a.GetHashCode(), b.GetHashCode());
+        Assert.Equal(a.Components["web.main"], b.Components["web.main"]);
+        Assert.NotEqual(a, changed);
+        Assert.NotEqual(a.Components["web.main"], changed.Components["web.main"]);
+        Assert.Equal(a.Components["worker.jobs"], changed.Components["worker.jobs"]);
+    }
+
+    [Fact]
     public void The_canonical_json_round_trips_and_uses_the_specs_words()
     {
         var spec = Valid(Shop);

@@ -182,6 +182,16 @@ public sealed class SpecYamlTests
     }
 
     [Fact]
+    public void Line_endings_and_a_byte_order_mark_do_not_matter()
+    {
+        var expected = Valid(SpecTestData.Shop);
+
+        Assert.Equal(expected, Valid(SpecTestData.Shop.Replace("\n", "\r\n", StringComparison.Ordinal)));
+        Assert.Equal(expected, Valid("\uFEFF" + SpecTestData.Shop));
+        Assert.Equal(["line 4: web.main.replicas: 0 is out of range; give 1 to 64"], Errors("app: shop\r\nweb.main:\r\n  image: a\r\n  replicas: 0\r\n"));
+    }
+
+    [Fact]
     public void Columns_point_at_the_value()
     {
         var error = Assert.Single(AppSpecParser.Parse("app: shop\nweb.main: { image: b, replicas: 100 }", AppSpecPolicy.Default).Errors);

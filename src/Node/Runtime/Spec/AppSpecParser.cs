@@ -28,7 +28,8 @@ public static class AppSpecParser
             return AppSpecResult.Invalid(errors.All);
         }
 
-        var root = SpecYamlReader.Read(yaml, errors);
+        // A byte order mark is allowed at the start of a YAML stream; a string read without decoding keeps it.
+        var root = SpecYamlReader.Read(yaml.StartsWith('\uFEFF') ? yaml[1..] : yaml, errors);
         if (root is null or SpecScalar { IsNull: true })
         {
             if (!errors.Any)
