@@ -20,7 +20,8 @@ public sealed class SpecYamlTests
     public void The_top_level_must_be_a_mapping()
     {
         Assert.Equal(["line 1: is a list; give a mapping with app: NAME and components such as web.main"], Errors("- app: shop"));
-        Assert.Equal(["line 1: has no value; give a mapping with app: NAME and components such as web.main"], Errors("just text"));
+        Assert.Equal(["line 1: just text is a single value; give a mapping with app: NAME and components such as web.main"], Errors("just text"));
+        Assert.Equal([$"line 1: {new string('x', 40)}... is a single value; give a mapping with app: NAME and components such as web.main"], Errors(new string('x', 50)));
     }
 
     [Fact]

@@ -148,7 +148,8 @@ internal sealed class SpecValueReader(SpecErrors errors)
         var problem = node switch
         {
             SpecRefused => null,
-            SpecScalar => "has no value",
+            SpecScalar { IsNull: true } => "has no value",
+            SpecScalar { Text: var text } => $"{(text.Length > 40 ? text[..40] + "..." : text)} is a single value",
             SpecList => "is a list",
             SpecMap => "is a mapping",
             _ => throw new ArgumentOutOfRangeException(nameof(node)),
