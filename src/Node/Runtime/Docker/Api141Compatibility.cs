@@ -69,7 +69,7 @@ internal static class Api141Compatibility
             transport with { Handler = new RequestRewriter { InnerHandler = transport.Handler } };
     }
 
-    private sealed class RequestRewriter : DelegatingHandler
+    internal sealed class RequestRewriter : DelegatingHandler
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
