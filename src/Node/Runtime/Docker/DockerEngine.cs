@@ -353,7 +353,9 @@ public sealed partial class DockerEngine : IDisposable
     private static ManagedContainer ToManaged(ContainerInspectResponse container)
     {
         var labels = container.Config?.Labels;
-        var network = container.NetworkSettings?.Networks?.FirstOrDefault(n => n.Key != "none");
+        var (network, endpoint) = container.NetworkSettings?.Networks?.FirstOrDefault(n => n.Key != "none") is { Key: { } key, Value: { } value }
+            ? (key, value)
+            : ((string?)null, (EndpointSettings?)null);
         return new ManagedContainer
         {
             Id = container.ID,
@@ -370,9 +372,9 @@ public sealed partial class DockerEngine : IDisposable
             RestartCount = container.RestartCount,
             StartedAt = EngineTime.Parse(container.State?.StartedAt),
             FinishedAt = EngineTime.Parse(container.State?.FinishedAt),
-            Network = network?.Key,
-            IPv4Address = IPAddress.TryParse(network?.Value.IPAddress, out var address) ? address : null,
-            MacAddress = network?.Value.MacAddress is { Length: > 0 } mac ? mac : null,
+            Network = network,
+            IPv4Address = IPAddress.TryParse(endpoint?.IPAddress, out var address) ? address : null,
+            MacAddress = endpoint?.MacAddress is { Length: > 0 } mac ? mac : null,
         };
     }
 
