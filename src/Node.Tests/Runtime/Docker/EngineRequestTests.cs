@@ -3,7 +3,9 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Docker.DotNet.Models;
 using Nanobox.Node.Host;
+using Microsoft.Extensions.Logging.Abstractions;
 using Nanobox.Node.Runtime.Docker;
+using Nanobox.Node.Storage;
 
 namespace Nanobox.Node.Tests.Runtime.Docker;
 
@@ -41,6 +43,19 @@ public sealed class EngineRequestTests
     [Fact]
     public void A_socket_path_longer_than_sun_path_is_refused() =>
         Assert.Contains("longer than", Assert.Throws<ConfigException>(() => DockerEndpoint.Parse("unix:///" + new string('a', 120))).Message);
+
+    [Fact]
+    public async Task An_engine_that_is_not_there_is_reported_with_what_to_check()
+    {
+        using var engine = new DockerEngine(
+            new DockerEngineOptions { Endpoint = $"unix:///tmp/nanobox-test-{Guid.NewGuid():N}/docker.sock", NodeId = NodeIdentity.NewId() },
+            NullLoggerFactory.Instance);
+
+        var failure = await Assert.ThrowsAsync<DockerEngineException>(() => engine.PingAsync(default));
+
+        Assert.Contains("no socket at that path", failure.Message);
+        Assert.Contains("is dockerd running? check --docker", failure.Message);
+    }
 
     [Fact]
     public void Container_create_gets_the_endpoint_mac_at_the_top_where_api_141_reads_it()

@@ -476,7 +476,7 @@ public sealed partial class DockerEngine : IDisposable
         OperationCanceledException or TimeoutException =>
             new($"{what} failed: the Docker engine at {Endpoint} did not answer within {_requestTimeout.TotalSeconds:0} s; is dockerd overloaded or stuck? (`docker info`)", ex),
         HttpRequestException or SocketException or IOException =>
-            new($"{what} failed: the Docker engine at {Endpoint} is not reachable ({ex.GetBaseException().Message}); is dockerd running? check --docker", ex),
+            new($"{what} failed: the Docker engine at {Endpoint} is not reachable ({(File.Exists(Endpoint.SocketPath) ? ex.GetBaseException().Message : "no socket at that path")}); is dockerd running? check --docker", ex),
         _ => null,
     };
 
