@@ -102,6 +102,24 @@ public sealed class DockerEngineLabTests(DockerLab fixture) : IClassFixture<Dock
     }
 
     [Fact]
+    public async Task An_image_that_puts_the_user_in_the_root_group_does_not_hand_that_group_out()
+    {
+        // With a bare uid the engine would add the groups the image's /etc/group lists for that user.
+        var host = Lab["h1"];
+        var engine = Engine(host);
+        var groupFile = Path.Combine(await HostDirectoryAsync(host, "image"), "group");
+        await File.WriteAllTextAsync(groupFile, "root:x:0:app\nwheel:x:10:app\napp:x:1000:\n");
+        var imageId = await CommitImageAsync(host, $"nanobox-test/{_app}:groups", "CMD [\"/bin/sh\"]", (groupFile, "/etc/group"));
+        var plan = await PlanAsync(engine, "web.groups", 0, ["id"]) with { Image = imageId };
+
+        var (container, lines) = await RunToExitAsync(engine, plan);
+
+        Assert.Equal(["uid=1000(app) gid=1000(app) groups=1000(app)"], lines);
+        Assert.Contains("groups=0(root),10(wheel),1000(app)", (await host.DockerAsync("run", "--rm", "--user", "1000", imageId, "id")).EnsureSuccess().Stdout);
+        await engine.StopAndRemoveAsync(container.Id, StopTimeout, default);
+    }
+
+    [Fact]
     public async Task Containers_not_made_by_this_node_are_never_listed_nor_touched()
     {
         var host = Lab["h1"];
@@ -339,13 +357,18 @@ public sealed class DockerEngineLabTests(DockerLab fixture) : IClassFixture<Dock
         return path;
     }
 
-    /// <summary>A new image only this engine has: the test image with one more config change.</summary>
-    private static async Task<string> CommitImageAsync(LabHost host, string tag, string change)
+    /// <summary>A new image only this engine has: the test image with one more config change (and file).</summary>
+    private static async Task<string> CommitImageAsync(LabHost host, string tag, string change, (string From, string To)? file = null)
     {
         var builder = $"build-{Guid.NewGuid():N}";
         (await host.DockerAsync("create", "--name", builder, TestImage)).EnsureSuccess();
         try
         {
+            if (file is var (from, to))
+            {
+                (await host.DockerAsync("cp", from, $"{builder}:{to}")).EnsureSuccess();
+            }
+
             return (await host.DockerAsync("commit", "--change", change, builder, tag)).EnsureSuccess().Stdout.Trim();
         }
         finally
