@@ -193,8 +193,10 @@ public sealed class DockerEngineLabTests(DockerLab fixture) : IClassFixture<Dock
         var container = await engine.CreateAndStartAsync(await PlanAsync(engine, "worker.log", 0, ["sh", "-c", "echo one; echo oops >&2; sleep 1; echo two; sleep 1; echo three"]), default);
         var lines = new List<ContainerLogLine>();
         string? stateAtFirstLine = null;
+        // Following takes 2 s: longer than this engine's request timeout, which bounds requests, not streams.
+        var impatient = Engine(Lab["h1"], TimeSpan.FromSeconds(1));
 
-        await foreach (var line in engine.ReadLogsAsync(container.Id, new ContainerLogOptions { Follow = true }, default))
+        await foreach (var line in impatient.ReadLogsAsync(container.Id, new ContainerLogOptions { Follow = true }, default))
         {
             stateAtFirstLine ??= (await engine.InspectAsync(container.Id, default))!.State;
             lines.Add(line);
@@ -310,9 +312,10 @@ public sealed class DockerEngineLabTests(DockerLab fixture) : IClassFixture<Dock
         await engine.StopAndRemoveAsync(running.Id, StopTimeout, default);
     }
 
-    private DockerEngine Engine(LabHost host)
+    private DockerEngine Engine(LabHost host, TimeSpan? requestTimeout = null)
     {
-        var engine = new DockerEngine(new DockerEngineOptions { Endpoint = host.DockerHost!, NodeId = _nodeId }, NullLoggerFactory.Instance);
+        var options = new DockerEngineOptions { Endpoint = host.DockerHost!, NodeId = _nodeId };
+        var engine = new DockerEngine(requestTimeout is { } timeout ? options with { RequestTimeout = timeout } : options, NullLoggerFactory.Instance);
         _engines.Add(engine);
         return engine;
     }
