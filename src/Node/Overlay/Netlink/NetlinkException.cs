@@ -4,8 +4,8 @@ namespace Nanobox.Node.Overlay.Netlink;
 
 /// <summary>
 /// The kernel refused a request, did not answer in time, or answered with something that cannot be
-/// decoded. The message names the operation, e.g. "netlink: appending FDB entry 02:6e:00:00:00:02 dst
-/// 198.18.0.2 on nanobox-vx failed: File exists (EEXIST)".
+/// decoded (or an ethtool ioctl failed). The message names the operation and the errno, e.g.
+/// "netlink: creating vxlan nanobox-vx (vni 1, port 4789, local 198.18.0.1, underlay eth9) failed: No such device (ENODEV)".
 /// </summary>
 public sealed class NetlinkException : Exception
 {

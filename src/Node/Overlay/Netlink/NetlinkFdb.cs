@@ -19,9 +19,8 @@ public sealed class NetlinkFdb
 
     /// <summary>
     /// Adds a destination for <paramref name="entry"/>'s MAC beside those it has (NLM_F_APPEND): how the
-    /// all-zero MAC gets one destination per peer.
+    /// all-zero MAC gets one destination per peer. A destination the MAC already has is left as it is (no error).
     /// </summary>
-    /// <exception cref="NetlinkException">EEXIST (<see cref="NetlinkException.AlreadyExists"/>) when that MAC already has that destination.</exception>
     public void Append(NetDevice vxlan, FdbEntry entry) =>
         _socket.Execute(Request(MessageType.NewNeigh, MessageFlags.Create | MessageFlags.Append, vxlan, entry), $"appending FDB entry {entry} on {vxlan}");
 
@@ -29,8 +28,11 @@ public sealed class NetlinkFdb
     public void Replace(NetDevice vxlan, FdbEntry entry) =>
         _socket.Execute(Request(MessageType.NewNeigh, MessageFlags.Create | MessageFlags.Replace, vxlan, entry), $"replacing FDB entry {entry} on {vxlan}");
 
-    /// <summary>Removes one destination of the MAC (with a destination given, the others stay: how one peer leaves the flood list).</summary>
-    /// <exception cref="NetlinkException">ENOENT (<see cref="NetlinkException.NotFound"/>) when there is no such entry.</exception>
+    /// <summary>
+    /// Removes one destination of the MAC (with a destination given, the others stay: how one peer leaves the
+    /// flood list). As the kernel has it, a destination the MAC does not have is no error while the MAC has others.
+    /// </summary>
+    /// <exception cref="NetlinkException">ENOENT (<see cref="NetlinkException.NotFound"/>) when the MAC has no entry at all.</exception>
     public void Delete(NetDevice vxlan, FdbEntry entry) =>
         _socket.Execute(Request(MessageType.DelNeigh, 0, vxlan, entry), $"removing FDB entry {entry} from {vxlan}");
 
