@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.NetworkInformation;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -21,7 +22,7 @@ internal readonly ref struct NetlinkMessage(ushort type, ushort flags, uint sequ
     public T Header<T>(string name)
         where T : unmanaged
     {
-        var size = Marshal.SizeOf<T>();
+        var size = Unsafe.SizeOf<T>();
         return Payload.Length >= size
             ? MemoryMarshal.Read<T>(Payload)
             : throw NetlinkException.Malformed($"message type {Type} has {Payload.Length} bytes, too few for its {size}-byte {name}");
@@ -30,7 +31,7 @@ internal readonly ref struct NetlinkMessage(ushort type, ushort flags, uint sequ
     /// <summary>The attributes after a fixed header of type <typeparamref name="T"/>.</summary>
     public NetlinkAttributes Attributes<T>()
         where T : unmanaged =>
-        new(Payload[Math.Min(NetlinkRequest.Align(Marshal.SizeOf<T>()), Payload.Length)..]);
+        new(Payload[Math.Min(NetlinkRequest.Align(Unsafe.SizeOf<T>()), Payload.Length)..]);
 }
 
 /// <summary>

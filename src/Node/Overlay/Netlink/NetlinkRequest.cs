@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.NetworkInformation;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -29,7 +30,7 @@ internal sealed class NetlinkRequest
     public NetlinkRequest Header<T>(T header)
         where T : unmanaged
     {
-        MemoryMarshal.Write(Reserve(Marshal.SizeOf<T>()), in header);
+        MemoryMarshal.Write(Reserve(Unsafe.SizeOf<T>()), in header);
         return this;
     }
 
