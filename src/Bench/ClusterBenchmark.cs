@@ -35,7 +35,7 @@ public sealed class ClusterBenchmark
     /// <summary>A lab of 5 + <paramref name="runs"/> hosts: 5 form the cluster, each of the others joins once.</summary>
     public static async Task<int> RunAsync(int runs, TextWriter output, CancellationToken ct)
     {
-        await output.WriteLineAsync($"starting a lab of {ClusterSize + runs} hosts (load average {LoadAverage()})...");
+        await output.WriteLineAsync($"starting a lab of {ClusterSize + runs} hosts (load average {Machine.LoadAverage()})...");
         await using var lab = await Lab.StartAsync(new LabOptions { Hosts = ClusterSize + runs }, ct);
         var bench = new ClusterBenchmark(lab, output);
         await ClusterProbe.FormAsync(bench.Cluster, ct);
@@ -59,7 +59,7 @@ public sealed class ClusterBenchmark
         table.Add("all bytes/s sent per node on eth0 (gossip + Raft + control; same window)", traffic.Eth0, "", "");
         table.Add("one `members --json` call through the CLI (ms)", [.. bench._poller.CallMilliseconds], "", "");
         table.Add("real poll period per host (ms)", [.. bench._poller.PeriodMilliseconds], "", "");
-        await output.WriteLineAsync($"\nload average at the end: {LoadAverage()}\n");
+        await output.WriteLineAsync($"\nload average at the end: {Machine.LoadAverage()}\n");
         await table.WriteAsync(output);
         return 0;
     }
@@ -192,6 +192,4 @@ public sealed class ClusterBenchmark
         await ClusterProbe.ConvergeAsync(Cluster, ClusterSize, ClusterSize, ct: ct);
         await Task.Delay(Settle, ct);
     }
-
-    private static string LoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
 }
