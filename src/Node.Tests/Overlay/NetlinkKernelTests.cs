@@ -152,6 +152,30 @@ public sealed class NetlinkKernelTests
     }
 
     [Fact]
+    public async Task Dumps_longer_than_one_datagram_come_back_whole()
+    {
+        await using var ns = await ScratchNamespace.CreateAsync(Prefix);
+        using var kernel = RtNetlink.Open(ns.Path);
+        var (_, vx) = OverlayDevices(kernel, await UnderlayAsync(ns, kernel, "198.18.0.1/15"), Ip("198.18.0.1"), Mac("02:6e:00:00:00:01"));
+
+        // About 80 bytes an entry: 2000 FDB entries take several 32 KiB datagrams.
+        var peers = Enumerable.Range(2, 1000).Select(i => (Underlay: new IPAddress([198, 18, (byte)(i >> 8), (byte)i]), Overlay: new IPAddress([10, 99, (byte)(i >> 8), (byte)i]), Mac: new System.Net.NetworkInformation.PhysicalAddress([2, 0x6e, 0, 0, (byte)(i >> 8), (byte)i]))).ToList();
+        foreach (var peer in peers)
+        {
+            kernel.Fdb.Append(vx, new FdbEntry(FdbEntry.AllZeroMac, peer.Underlay));
+            kernel.Fdb.Replace(vx, new FdbEntry(peer.Mac, peer.Underlay));
+            kernel.Neighbours.Replace(vx, peer.Overlay, peer.Mac);
+        }
+
+        var fdb = kernel.Fdb.List(vx).ToHashSet();
+        Assert.Equal(2000, fdb.Count);
+        Assert.Equal(await BridgeFdbAsync(ns), fdb);
+        var neighbours = Programmed(kernel.Neighbours.List(vx));
+        Assert.Equal(1000, neighbours.Count);
+        Assert.Equal(await IpNeighboursAsync(ns), neighbours);
+    }
+
+    [Fact]
     public async Task Neighbours_are_replaced_listed_as_ip_shows_them_and_deleted()
     {
         await using var ns = await ScratchNamespace.CreateAsync(Prefix);

@@ -46,39 +46,23 @@ internal readonly ref struct NetlinkMessages(ReadOnlySpan<byte> datagram)
 
     public ref struct Enumerator(ReadOnlySpan<byte> datagram)
     {
-        private ReadOnlySpan<byte> _rest = datagram;
-        private int _offset;
+        private PaddedItems _items = new(datagram, NetlinkRequest.HeaderLength, "message", "");
 
         public NetlinkMessage Current { get; private set; }
 
         public bool MoveNext()
         {
-            if (_rest.IsEmpty)
+            if (_items.IsEmpty)
             {
                 return false;
             }
 
-            if (_rest.Length < NetlinkRequest.HeaderLength)
-            {
-                throw NetlinkException.Malformed($"truncated message header at byte {_offset}: {_rest.Length} bytes left, a header needs {NetlinkRequest.HeaderLength}");
-            }
-
-            var length = MemoryMarshal.Read<uint>(_rest);
-            if (length < NetlinkRequest.HeaderLength || length > _rest.Length)
-            {
-                throw NetlinkException.Malformed($"message at byte {_offset} claims {length} bytes, but {_rest.Length} are left and a header needs {NetlinkRequest.HeaderLength}");
-            }
-
+            var message = _items.Take(MemoryMarshal.Read<uint>(_items.Header()), "message");
             Current = new NetlinkMessage(
-                MemoryMarshal.Read<ushort>(_rest[4..]),
-                MemoryMarshal.Read<ushort>(_rest[6..]),
-                MemoryMarshal.Read<uint>(_rest[8..]),
-                _rest[NetlinkRequest.HeaderLength..(int)length]);
-
-            // The last message of a datagram may end without its padding.
-            var next = Math.Min(NetlinkRequest.Align((int)length), _rest.Length);
-            _rest = _rest[next..];
-            _offset += next;
+                MemoryMarshal.Read<ushort>(message[4..]),
+                MemoryMarshal.Read<ushort>(message[6..]),
+                MemoryMarshal.Read<uint>(message[8..]),
+                message[NetlinkRequest.HeaderLength..]);
             return true;
         }
     }
@@ -93,41 +77,58 @@ internal readonly ref struct NetlinkAttributes(ReadOnlySpan<byte> bytes)
 
     public ref struct Enumerator(ReadOnlySpan<byte> bytes)
     {
-        private const int HeaderLength = 4;
-
         // NLA_F_NESTED and NLA_F_NET_BYTEORDER ride in the type's top bits.
         private const ushort TypeMask = 0x3fff;
 
-        private ReadOnlySpan<byte> _rest = bytes;
-        private int _offset;
+        private PaddedItems _items = new(bytes, 4, "attribute", " of an attribute list");
 
         public NetlinkAttribute Current { get; private set; }
 
         public bool MoveNext()
         {
-            if (_rest.IsEmpty)
+            if (_items.IsEmpty)
             {
                 return false;
             }
 
-            if (_rest.Length < HeaderLength)
-            {
-                throw NetlinkException.Malformed($"truncated attribute header at byte {_offset} of an attribute list: {_rest.Length} bytes left, a header needs {HeaderLength}");
-            }
-
-            var length = MemoryMarshal.Read<ushort>(_rest);
-            var type = (ushort)(MemoryMarshal.Read<ushort>(_rest[2..]) & TypeMask);
-            if (length < HeaderLength || length > _rest.Length)
-            {
-                throw NetlinkException.Malformed($"attribute type {type} at byte {_offset} of an attribute list claims {length} bytes, but {_rest.Length} are left and a header needs {HeaderLength}");
-            }
-
-            Current = new NetlinkAttribute(type, _rest[HeaderLength..length]);
-            var next = Math.Min(NetlinkRequest.Align(length), _rest.Length);
-            _rest = _rest[next..];
-            _offset += next;
+            var header = _items.Header();
+            var type = (ushort)(MemoryMarshal.Read<ushort>(header[2..]) & TypeMask);
+            Current = new NetlinkAttribute(type, _items.Take(MemoryMarshal.Read<ushort>(header), $"attribute type {type}")[4..]);
             return true;
         }
+    }
+}
+
+/// <summary>
+/// Items that begin with their own length (messages, attributes), each padded to 4 bytes; the last may
+/// end without its padding. Each header and claimed length is checked against what is left before use.
+/// </summary>
+internal ref struct PaddedItems(ReadOnlySpan<byte> bytes, int headerLength, string kind, string where)
+{
+    private ReadOnlySpan<byte> _rest = bytes;
+    private int _offset;
+
+    public readonly bool IsEmpty => _rest.IsEmpty;
+
+    /// <summary>The next item's header, whole.</summary>
+    public readonly ReadOnlySpan<byte> Header() =>
+        _rest.Length >= headerLength
+            ? _rest[..headerLength]
+            : throw NetlinkException.Malformed($"truncated {kind} header at byte {_offset}{where}: {_rest.Length} bytes left, a header needs {headerLength}");
+
+    /// <summary>Cuts the next item, header included, off the front.</summary>
+    public ReadOnlySpan<byte> Take(uint length, string what)
+    {
+        if (length < headerLength || length > _rest.Length)
+        {
+            throw NetlinkException.Malformed($"{what} at byte {_offset}{where} claims {length} bytes, but {_rest.Length} are left and a header needs {headerLength}");
+        }
+
+        var item = _rest[..(int)length];
+        var next = Math.Min(NetlinkRequest.Align((int)length), _rest.Length);
+        _rest = _rest[next..];
+        _offset += next;
+        return item;
     }
 }
 
