@@ -10,8 +10,6 @@ internal sealed class FileDescriptor : SafeHandle
 
     public override bool IsInvalid => handle < 0;
 
-    public int Fd => (int)handle;
-
     protected override bool ReleaseHandle() => LinuxSockets.close((int)handle) == 0;
 }
 

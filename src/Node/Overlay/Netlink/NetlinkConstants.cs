@@ -25,7 +25,6 @@ internal static class MessageType
 internal static class MessageFlags
 {
     public const ushort Request = 0x01;
-    public const ushort Multi = 0x02;
     public const ushort Ack = 0x04;
     public const ushort DumpInterrupted = 0x10;
     public const ushort Dump = 0x300;
@@ -43,7 +42,6 @@ internal static class MessageFlags
 
 internal static class Family
 {
-    public const byte Unspecified = 0;
     public const byte Inet = 2;
     public const byte Bridge = 7;
     public const byte Inet6 = 10;

@@ -65,9 +65,11 @@ public sealed class NetlinkLinks
             Modify(port).U32(Ifla.Master, (uint)(bridge?.Index ?? 0)).ToArray(),
             bridge is { } b ? $"enslaving {port} to {b}" : $"releasing {port} from its master");
 
+    /// <summary>Sets the MTU (for a vxlan device: at most the underlay's MTU minus the encapsulation).</summary>
     public void SetMtu(NetDevice device, int mtu) =>
         _socket.Execute(Modify(device).U32(Ifla.Mtu, checked((uint)mtu)).ToArray(), $"setting the MTU of {device} to {mtu}");
 
+    /// <summary>Sets the link-layer address (a bridge keeps it, instead of following its ports' addresses).</summary>
     public void SetMac(NetDevice device, PhysicalAddress mac)
     {
         Check.EthernetMac(mac, "the new address");

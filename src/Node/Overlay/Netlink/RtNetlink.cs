@@ -32,14 +32,19 @@ public sealed class RtNetlink : IDisposable
         Offloads = new DeviceOffloads(ioctl);
     }
 
+    /// <summary>Links: list, look up, create bridges and vxlan devices, enslave, MTU, MAC, up/down, delete.</summary>
     public NetlinkLinks Links { get; }
 
+    /// <summary>IPv4 and IPv6 interface addresses.</summary>
     public NetlinkAddresses Addresses { get; }
 
+    /// <summary>A vxlan device's own forwarding table (remote VTEPs per MAC, all-zero entries for flooding).</summary>
     public NetlinkFdb Fdb { get; }
 
+    /// <summary>Permanent ARP/ND entries (what a vxlan device with proxy on answers from).</summary>
     public NetlinkNeighbours Neighbours { get; }
 
+    /// <summary>Transmit checksum offload (ethtool).</summary>
     public DeviceOffloads Offloads { get; }
 
     /// <summary>Opens the caller's network namespace (the agent's: the host's).</summary>
