@@ -3,13 +3,13 @@
 #   scripts/prereqs.sh build   Native AOT toolchain and dpkg-deb
 #   scripts/prereqs.sh run     what the .deb depends on at run time
 #   scripts/prereqs.sh test    the lab: namespaces, nftables, a Docker engine, busybox for the test image,
-#                              sshd, iptables and iperf3 for lab hosts
+#                              sshd, iptables and iperf3 for lab hosts, ethtool to check offloads
 set -euo pipefail
 
 declare -A packages=(
   [build]="clang zlib1g-dev dpkg-dev shellcheck"
   [run]="nftables libnftables1 iproute2 docker.io ca-certificates libssl3"
-  [test]="busybox-static iputils-ping procps psmisc util-linux systemd openssh-server iptables iperf3"
+  [test]="busybox-static iputils-ping procps psmisc util-linux systemd openssh-server iptables iperf3 ethtool"
 )
 
 # Daemons the lab runs only inside its own namespaces: installing them must not start one in the root

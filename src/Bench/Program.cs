@@ -16,9 +16,13 @@ switch (args)
     case ["firewall", ..]:
         return await FirewallBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 20, Console.Out, cancel.Token);
 
+    case ["overlay-kernel", ..]:
+        return await OverlayKernelBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 3, Console.Out);
+
     default:
         Console.Error.WriteLine("usage: nanobox-bench foundation CANDIDATE_BINARY BASELINE_BINARY DEB [RUNS]");
         Console.Error.WriteLine("       nanobox-bench cluster [RUNS]   (root: builds a lab of 5 + RUNS hosts)");
         Console.Error.WriteLine("       nanobox-bench firewall [RUNS]  (root, in a network namespace of its own: `unshare --net`)");
+        Console.Error.WriteLine("       nanobox-bench overlay-kernel [RUNS]   (root: netlink vs iproute2 in a scratch namespace)");
         return 64;
 }

@@ -10,6 +10,7 @@ internal static class Tools
     private static readonly string[] ExtraDirs = ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
 
     public static string Ip => Find("ip", "iproute2");
+    public static string Bridge => Find("bridge", "iproute2");
     public static string Nsenter => Find("nsenter", "util-linux");
     public static string Nft => Find("nft", "nftables");
     public static string Setsid => Find("setsid", "util-linux");
@@ -27,10 +28,7 @@ internal static class Tools
     /// </summary>
     public static void EnsurePrerequisites(bool docker)
     {
-        if (!Environment.IsPrivilegedProcess)
-        {
-            throw new LabPrerequisiteException("the lab creates network namespaces and must run as root (sudo)");
-        }
+        EnsureRoot();
 
         _ = Ip;
         _ = Nsenter;
@@ -42,6 +40,14 @@ internal static class Tools
         {
             _ = Docker;
             _ = Dockerd;
+        }
+    }
+
+    public static void EnsureRoot()
+    {
+        if (!Environment.IsPrivilegedProcess)
+        {
+            throw new LabPrerequisiteException("the lab creates network namespaces and must run as root (sudo)");
         }
     }
 
