@@ -32,7 +32,7 @@ public sealed class FirewallBenchmark
         FirewallOptions.DefaultJoinRatePerSecond,
         [ClusterPorts.Gossip, ClusterPorts.Control, ClusterPorts.Requests],
         [ClusterPorts.Gossip],
-        ClusterPorts.Overlay,
+        Nanobox.Node.Overlay.OverlayNetwork.DefaultPort,
         [],
         []);
 

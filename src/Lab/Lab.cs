@@ -95,7 +95,7 @@ public sealed class Lab : IAsyncDisposable
         {
             Directory.CreateDirectory(host.DataDir);
             Directory.CreateDirectory(host.RunDir);
-            await File.WriteAllTextAsync(host.ConfigPath, $"[node]\nname = \"{host.Name}\"\n", ct);
+            await File.WriteAllTextAsync(host.ConfigPath, host.BaseConfig, ct);
         }
 
         await LabNetwork.CreateAsync(_paths, Hosts.Select(h => h.Name).ToList(), ct);

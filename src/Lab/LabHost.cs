@@ -48,6 +48,13 @@ public sealed class LabHost
     public string ConfigPath { get; }
     public string LogPath { get; }
 
+    /// <summary>
+    /// The config every agent of the lab starts with: its name, and its own host's engine socket, also in a lab
+    /// without Docker (where none answers there), so that no agent ever reaches the machine's /var/run/docker.sock.
+    /// Tests that write their own config start from this.
+    /// </summary>
+    public string BaseConfig => $"[node]\nname = \"{Name}\"\n\n[docker]\nendpoint = \"unix://{Path.Combine(Directory, "docker.sock")}\"\n";
+
     /// <summary>This host's dockerd socket path, or null when the lab has no Docker.</summary>
     public string? DockerSocket => Docker?.SocketPath;
 

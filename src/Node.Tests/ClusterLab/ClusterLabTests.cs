@@ -241,7 +241,7 @@ public sealed class ClusterFormationLabTests(ThreeHostLab fixture) : IClassFixtu
             {
                 Directory.Delete(host.DataDir, recursive: true);
                 await File.WriteAllTextAsync(host.ConfigPath,
-                    $"[node]\nname = \"{host.Name}\"\n\n[cluster]\nsecret = \"{secret}\"\nbootstrap_expect = 3\njoin = [{string.Join(", ", hosts.Select(h => $"\"{h.Address}\""))}]\n");
+                    $"{host.BaseConfig}\n[cluster]\nsecret = \"{secret}\"\nbootstrap_expect = 3\njoin = [{string.Join(", ", hosts.Select(h => $"\"{h.Address}\""))}]\n");
             }
 
             // All at once, in a different order each round, a few milliseconds apart.

@@ -43,12 +43,13 @@ public sealed class FirewallRuleTests
     [InlineData("deny", "1-1024/tcp", "198.51.100.0/24", "would close SSH")]
     [InlineData("deny", "7947/tcp", null, "cluster's port 7947/tcp")]
     [InlineData("deny", "4789/udp", null, "cluster's port 4789/udp")]
+    [InlineData("deny", "8472/udp", null, "cluster's port 8472/udp")]
     [InlineData("deny", "7948/tcp", null, "join port")]
     [InlineData("allow", "7946/udp", null, "to nodes outside the cluster")]
     public void Rules_that_would_cut_ssh_or_the_cluster_or_open_it_are_refused(string action, string ports, string? from, string message)
     {
         var rule = FirewallRule.Parse(action == "allow" ? FirewallAction.Allow : FirewallAction.Deny, ports, from);
-        Assert.Contains(message, FirewallRuleGuard.Check(rule, [22]));
+        Assert.Contains(message, FirewallRuleGuard.Check(rule, [22], overlayPort: ports == "8472/udp" ? 8472 : 4789));
     }
 
     [Theory]
@@ -56,6 +57,7 @@ public sealed class FirewallRuleTests
     [InlineData("deny", "7948/tcp", "198.51.100.0/24")]
     [InlineData("allow", "7948/tcp", null)]
     [InlineData("allow", "22/tcp", null)]
+    [InlineData("deny", "4789/udp", null)]
     public void Ordinary_rules_pass_the_guard(string action, string ports, string? from) =>
-        Assert.Null(FirewallRuleGuard.Check(FirewallRule.Parse(action == "allow" ? FirewallAction.Allow : FirewallAction.Deny, ports, from), [22]));
+        Assert.Null(FirewallRuleGuard.Check(FirewallRule.Parse(action == "allow" ? FirewallAction.Allow : FirewallAction.Deny, ports, from), [22], overlayPort: 8472));
 }

@@ -22,6 +22,7 @@ public static partial class AdminApi
         v1.MapGet("/status", (NodeContext node, ClusterService cluster) => Results.Json(node.Status(cluster.Status()), AdminJsonContext.Default.StatusResponse));
         v1.MapClusterApi();
         v1.MapFirewallApi();
+        v1.MapOverlayApi();
 
         app.MapFallback((HttpContext context) => Problems.Result(
             StatusCodes.Status404NotFound,

@@ -31,6 +31,9 @@ public sealed record ClusterJoinRequest(string Address, string Token);
 /// <summary>POST /v1/cluster/remove: a member's id or name.</summary>
 public sealed record ClusterRemoveRequest(string Node);
 
+/// <summary>`cluster init` settings; null keeps the agent's [overlay] config (or its defaults).</summary>
+public sealed record ClusterInitRequest(string? OverlaySubnet = null, uint? OverlayVni = null, int? OverlayPort = null);
+
 public sealed record ClusterInitResponse(string ClusterId, string Token, string JoinCommand);
 
 public sealed record ClusterJoinResponse(string ClusterId, int Members);
@@ -61,6 +64,7 @@ public sealed record ProblemResponse(string Type, string Title, int Status, stri
 [JsonSerializable(typeof(ClusterRemoveRequest))]
 [JsonSerializable(typeof(KeyRotationResponse))]
 [JsonSerializable(typeof(MemberResponse))]
+[JsonSerializable(typeof(ClusterInitRequest))]
 [JsonSerializable(typeof(ClusterInitResponse))]
 [JsonSerializable(typeof(ClusterJoinResponse))]
 [JsonSerializable(typeof(ClusterTokenResponse))]
@@ -68,4 +72,5 @@ public sealed record ProblemResponse(string Type, string Title, int Status, stri
 [JsonSerializable(typeof(FirewallRuleRequest))]
 [JsonSerializable(typeof(FirewallRuleResponse))]
 [JsonSerializable(typeof(Nanobox.Node.Firewall.FirewallStatus))]
+[JsonSerializable(typeof(Nanobox.Node.Overlay.OverlayStatus))]
 public sealed partial class AdminJsonContext : JsonSerializerContext;

@@ -10,8 +10,8 @@ public static class ClusterApi
 {
     public static void MapClusterApi(this RouteGroupBuilder v1)
     {
-        v1.MapPost("/cluster/init", (ClusterService cluster, CancellationToken ct) =>
-            Run(async () => Results.Json(await cluster.InitAsync(ct), AdminJsonContext.Default.ClusterInitResponse)));
+        v1.MapPost("/cluster/init", (ClusterInitRequest request, ClusterService cluster, CancellationToken ct) =>
+            Run(async () => Results.Json(await cluster.InitAsync(request, ct), AdminJsonContext.Default.ClusterInitResponse)));
 
         v1.MapPost("/cluster/join", (ClusterJoinRequest request, ClusterService cluster, CancellationToken ct) =>
             Run(async () => Results.Json(await cluster.JoinAsync(request.Address, request.Token, ct), AdminJsonContext.Default.ClusterJoinResponse)));

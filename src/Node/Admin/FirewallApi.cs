@@ -31,7 +31,7 @@ public static class FirewallApi
                 return Problems.Result(StatusCodes.Status400BadRequest, "Bad rule", ex.Message);
             }
 
-            if (!request.Remove && !request.Force && FirewallRuleGuard.Check(rule, firewall.Status(cluster).SshPorts) is { } refusal)
+            if (!request.Remove && !request.Force && FirewallRuleGuard.Check(rule, firewall.Status(cluster).SshPorts, firewall.OverlayPort(cluster.View())) is { } refusal)
             {
                 return Problems.Result(StatusCodes.Status409Conflict, "Refused", refusal);
             }

@@ -23,10 +23,21 @@ public static class ClusterCommands
     {
         var socket = ClientOptions.Socket();
         var json = ClientOptions.Json();
-        var command = new Command("init", "Create a cluster on this standalone node: a cluster id, a root CA, this node's certificate and a join token.") { socket, json };
+        var subnet = new Option<string?>("--overlay-subnet") { Description = "The overlay's IPv4 subnet, /8 to /23; every node takes a /24 of it (default: [overlay] subnet, else 100.88.0.0/16).", HelpName = "CIDR" };
+        var vni = new Option<uint?>("--overlay-vni") { Description = "The overlay's VXLAN network identifier (default: [overlay] vni, else 4242).", HelpName = "VNI" };
+        var port = new Option<int?>("--overlay-port") { Description = "The overlay's VXLAN UDP port (default: [overlay] port, else 4789; 8472 where 4789 is taken).", HelpName = "PORT" };
+        var command = new Command("init", "Create a cluster on this standalone node: a cluster id, a root CA, this node's certificate, a join token and the overlay's settings.")
+        {
+            subnet, vni, port, socket, json,
+        };
         command.SetAction((parse, ct) => ClientOptions.RunAsync(parse, socket, async client =>
         {
-            var (created, raw) = await client.PostAsync("/v1/cluster/init", AdminJsonContext.Default.ClusterInitResponse, ct);
+            var (created, raw) = await client.PostAsync(
+                "/v1/cluster/init",
+                new ClusterInitRequest(parse.GetValue(subnet), parse.GetValue(vni), parse.GetValue(port)),
+                AdminJsonContext.Default.ClusterInitRequest,
+                AdminJsonContext.Default.ClusterInitResponse,
+                ct);
             var output = parse.InvocationConfiguration.Output;
             await output.WriteLineAsync(parse.GetValue(json) ? raw : $"Created cluster {created.ClusterId}.\n\nJoin token (keep it secret):\n  {created.Token}\n\nOn each other node, run:\n  {created.JoinCommand}");
             return 0;

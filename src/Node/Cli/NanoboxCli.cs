@@ -25,6 +25,7 @@ public static class NanoboxCli
         root.Subcommands.Add(ClusterCommands.Build());
         root.Subcommands.Add(ClusterCommands.Members());
         root.Subcommands.Add(FirewallCommands.Build());
+        root.Subcommands.Add(OverlayCommands.Build());
         root.Subcommands.Add(VersionCommand.Build());
         return root;
     }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Nanobox.Node.Admin;
 using Nanobox.Node.Cluster.Join;
 using Nanobox.Node.Host;
 using Nanobox.Node.Security;
@@ -58,7 +59,7 @@ public sealed partial class ClusterFormation(NodeContext node, ClusterService cl
 
                 if (creator && met >= options.BootstrapExpect)
                 {
-                    await cluster.InitAsync(token, cancellationToken);
+                    await cluster.InitAsync(new ClusterInitRequest(), token, cancellationToken);
                     LogFormed(_logger, "created", $"{met} nodes met");
                     return;
                 }

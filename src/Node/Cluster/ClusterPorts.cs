@@ -2,7 +2,7 @@ namespace Nanobox.Node.Cluster;
 
 /// <summary>
 /// The cluster's default ports. The firewall opens Gossip and Control to peers only, and Join to
-/// anyone (rate-limited), so keep them distinct.
+/// anyone (rate-limited), so keep them distinct. The overlay's VXLAN port is the cluster's setting (Overlay.OverlayNetwork).
 /// </summary>
 public static class ClusterPorts
 {
@@ -17,7 +17,4 @@ public static class ClusterPorts
 
     /// <summary>Mutual-TLS node-to-node requests beside Raft (which owns Control): writes forwarded to the leader, state for non-voters.</summary>
     public const int Requests = 7949;
-
-    /// <summary>The overlay's VXLAN port (IANA's): only peers may send to it, untracked by conntrack.</summary>
-    public const int Overlay = 4789;
 }

@@ -179,7 +179,24 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
         _endpoints.Control.Port,
         IsLeader ? LeaderRole : IsVoter(_node.Identity.Id) ? VoterRole : "member",
         BuildInfo.Version,
-        new Dictionary<string, string>());
+        new Dictionary<string, string>(),
+        _overlay?.Vtep,
+        _overlay?.Vni ?? 0,
+        _overlay?.Endpoints);
+
+    private Overlay.OverlayAnnouncement? _overlay;
+
+    /// <summary>Gossips the overlay's endpoint and this node's endpoints (a new incarnation when they change).</summary>
+    public void Announce(Overlay.OverlayAnnouncement? announcement)
+    {
+        if (Equals(announcement, _overlay))
+        {
+            return;
+        }
+
+        _overlay = announcement;
+        Gossip?.UpdateMeta(Meta());
+    }
 
     /// <summary>The mTLS revocation list, rebuilt when the state changes.</summary>
     public RevocationList CurrentRevocations()

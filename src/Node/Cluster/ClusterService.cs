@@ -8,6 +8,7 @@ using Nanobox.Node.Cluster.Join;
 using Nanobox.Node.Cluster.Membership;
 using Nanobox.Node.Firewall;
 using Nanobox.Node.Host;
+using Nanobox.Node.Overlay;
 using Nanobox.Node.Security;
 using Nanobox.Node.Storage;
 
@@ -18,7 +19,8 @@ namespace Nanobox.Node.Cluster;
 /// runtime starts with the agent. Creating or joining is all-or-nothing: on failure the node is left
 /// standalone, with nothing half-joined in its store or data dir.
 /// </summary>
-public sealed partial class ClusterService(NodeContext node, INodeStore store, FirewallManager firewall, ILoggerFactory loggerFactory) : IHostedService, IFirewallCluster, IAsyncDisposable
+public sealed partial class ClusterService(NodeContext node, INodeStore store, FirewallManager firewall, OverlayManager overlay, ILoggerFactory loggerFactory)
+    : IHostedService, IFirewallCluster, IOverlayCluster, IAsyncDisposable
 {
     private static readonly TimeSpan LeadershipTimeout = TimeSpan.FromSeconds(15);
 
@@ -29,6 +31,8 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, F
     private readonly CancellationTokenSource _stopping = new();
     private Task _formation = Task.CompletedTask;
     private Task? _firewallLoop;
+    private Task? _overlayLoop;
+    private OverlayAnnouncement? _overlayAnnouncement;
 
     public ClusterRuntime? Runtime => _runtime;
 
@@ -42,6 +46,7 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, F
             firewall.RestoreLastGood();
             StartFirewall();
             await StartRuntimeAsync(local, [], cancellationToken);
+            StartOverlay();
         }
         else if (node.Options.Formation is { } formation)
         {
@@ -58,6 +63,11 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, F
             await _firewallLoop;
         }
 
+        if (_overlayLoop is not null)
+        {
+            await _overlayLoop;
+        }
+
         await _gate.WaitAsync(cancellationToken);
         try
         {
@@ -70,16 +80,17 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, F
     }
 
     /// <summary>`nanobox cluster init`: a new cluster with this node as its first voter and leader.</summary>
-    public Task<ClusterInitResponse> InitAsync(CancellationToken cancellationToken) => InitAsync(formationToken: null, cancellationToken);
+    public Task<ClusterInitResponse> InitAsync(ClusterInitRequest request, CancellationToken cancellationToken) => InitAsync(request, formationToken: null, cancellationToken);
 
     /// <param name="formationToken">For a self-forming cluster: the join secret every node derives from `cluster.secret`.</param>
-    internal async Task<ClusterInitResponse> InitAsync(JoinToken? formationToken, CancellationToken cancellationToken)
+    internal async Task<ClusterInitResponse> InitAsync(ClusterInitRequest settings, JoinToken? formationToken, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
         try
         {
             RefuseIfMember();
             RefuseLoopback("create a cluster");
+            var overlayNetwork = OverlayFor(settings);
             var clusterId = NodeIdentity.NewId();
             using var ca = ClusterCertificateAuthority.Create(clusterId);
             var (key, request) = NodeCredentials.CreateKeyAndRequest(node.Identity.Id);
@@ -110,6 +121,7 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, F
                     new ClusterMember(node.Identity.Id, node.Options.Name, [node.Advertise.ToString()], MemberRole.Voter, now, Endpoints.Control.ToString()),
                     ClusterSecrets.Digest(token)), cancellationToken);
                 await runtime.Consensus.ReplicateAsync(ClusterSecrets.PutJoinSecret(stateKey, token, expectedRevision: null), cancellationToken);
+                await runtime.Consensus.ReplicateAsync(overlayNetwork.Put(expectedRevision: 0), cancellationToken);
             }, cancellationToken);
 
             LogCreated(_logger, clusterId);
@@ -119,6 +131,20 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, F
         finally
         {
             _gate.Release();
+        }
+    }
+
+    /// <summary>The overlay a new cluster starts with: the request's settings over the agent's [overlay] config.</summary>
+    private OverlayNetwork OverlayFor(ClusterInitRequest request)
+    {
+        var defaults = node.Options.Overlay;
+        try
+        {
+            return OverlayNetwork.Create(request.OverlaySubnet ?? defaults.Subnet, request.OverlayVni ?? defaults.Vni, request.OverlayPort ?? defaults.Port);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ClusterException(ClusterErrorKind.BadRequest, $"No cluster was created: {ex.Message}.", ex);
         }
     }
 
@@ -408,6 +434,7 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, F
             await StartRuntimeAsync(local, seeds, cancellationToken);
             await firstSteps(_runtime!);
             StartFirewall();
+            StartOverlay();
         }
         catch (Exception ex)
         {
@@ -426,6 +453,20 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, F
     }
 
     private void StartFirewall() => _firewallLoop ??= Task.Run(() => firewall.RunAsync(this, _stopping.Token));
+
+    /// <summary>The overlay follows the firewall: it starts once the host is locked down and only ever forwards for admitted peers.</summary>
+    private void StartOverlay() => _overlayLoop ??= Task.Run(() => overlay.RunAsync(this, _stopping.Token));
+
+    /// <inheritdoc />
+    OverlayClusterView? IOverlayCluster.View() =>
+        _runtime is { } runtime ? new OverlayClusterView(node.Identity.Id, runtime.State, runtime.Gossip?.Members() ?? [], runtime.IsLeader) : null;
+
+    /// <inheritdoc />
+    public void Announce(OverlayAnnouncement announcement)
+    {
+        _overlayAnnouncement = announcement;
+        _runtime?.Announce(announcement);
+    }
 
     /// <inheritdoc />
     public FirewallClusterView? View() =>
@@ -467,6 +508,7 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, F
     {
         var runtime = new ClusterRuntime(node, store, local, Endpoints, new VoterPlannerOptions { VoterReplaceAfter = node.Options.VoterReplaceAfter }, loggerFactory);
         runtime.Renewed += renewed => _ = RestartAsync(renewed);
+        runtime.Announce(_overlayAnnouncement);
         _runtime = runtime;
         await runtime.StartAsync(seeds, cancellationToken);
         _joinServer = new JoinServer(Endpoints.Join, runtime.Credentials, new ClusterJoinAuthority(runtime, node.Options.CertificateLifetime), loggerFactory.CreateLogger<JoinServer>());

@@ -30,7 +30,7 @@ public sealed partial class FirewallManager(NodeContext node, INodeStore store, 
 
     private readonly ILogger _logger = loggerFactory.CreateLogger("Nanobox.Firewall");
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly Dictionary<string, GossipSighting> _sightings = new(StringComparer.Ordinal);
+    private readonly GossipSightings _sightings = new();
     private readonly Dictionary<IPAddress, DateTimeOffset> _cuts = [];
     private FirewallKernel? _kernel;
     private Applied? _applied;
@@ -92,7 +92,7 @@ public sealed partial class FirewallManager(NodeContext node, INodeStore store, 
             }
 
             var admitted = initialPeers.Where(p => p.Key != node.Identity.Id).ToImmutableSortedDictionary(p => p.Key, p => ImmutableArray.Create(p.Value), StringComparer.Ordinal);
-            var outcome = await ReplaceAsync(Design(FirewallPolicy.Empty, state.NodeRules), admitted, cluster: null, view: null, cancellationToken);
+            var outcome = await ReplaceAsync(Design(FirewallPolicy.Empty, state.NodeRules, node.Options.Overlay.Port), admitted, cluster: null, view: null, cancellationToken);
             if (outcome.Outcome != FirewallChange.RolledBack)
             {
                 return;
@@ -165,9 +165,8 @@ public sealed partial class FirewallManager(NodeContext node, INodeStore store, 
                 return FirewallChange.Nothing;
             }
 
-            TrackGossip(view.Gossip);
-            var design = Design(FirewallPolicy.Of(view.State).Policy, state.NodeRules);
-            var admitted = FirewallPeers.Admit(view.State, view.SelfId, _sightings, DateTimeOffset.UtcNow, Options.DeadPeerGrace);
+            var design = Design(FirewallPolicy.Of(view.State).Policy, state.NodeRules, OverlayPort(view));
+            var admitted = FirewallPeers.Admit(view.State, view.SelfId, _sightings.Track(view.Gossip), DateTimeOffset.UtcNow, Options.DeadPeerGrace);
             var key = Key(design);
             var change = _applied is null || (key != _applied.Key && key != _rejected?.Key)
                 ? await ReplaceAsync(design, admitted, cluster, view, cancellationToken)
@@ -427,7 +426,11 @@ public sealed partial class FirewallManager(NodeContext node, INodeStore store, 
         return null;
     }
 
-    private FirewallDesign Design(FirewallPolicy clusterRules, FirewallPolicy nodeRules) => new(
+    /// <summary>The cluster's VXLAN port, once the state says; until then the one this node would create a cluster with.</summary>
+    public int OverlayPort(FirewallClusterView? view) =>
+        view is not null && Overlay.OverlayNetwork.Of(view.State) is var (network, _) ? network.Port : node.Options.Overlay.Port;
+
+    private FirewallDesign Design(FirewallPolicy clusterRules, FirewallPolicy nodeRules, int overlayPort) => new(
         [.. SshPortsNow()],
         Options.SshFrom,
         Cluster.ClusterPorts.Join,
@@ -435,7 +438,7 @@ public sealed partial class FirewallManager(NodeContext node, INodeStore store, 
         Options.JoinRatePerSecond,
         [Cluster.ClusterPorts.Gossip, Cluster.ClusterPorts.Control, Cluster.ClusterPorts.Requests],
         [Cluster.ClusterPorts.Gossip],
-        Cluster.ClusterPorts.Overlay,
+        overlayPort,
         clusterRules.Rules,
         nodeRules.Rules);
 
@@ -451,15 +454,6 @@ public sealed partial class FirewallManager(NodeContext node, INodeStore store, 
         }
 
         return cached.Ports;
-    }
-
-    /// <summary>Remembers what gossip said of each member, so a dead member gossip has since forgotten stays dead.</summary>
-    private void TrackGossip(IReadOnlyList<Member> members)
-    {
-        foreach (var member in members)
-        {
-            _sightings[member.Id] = new GossipSighting(member.State, member.StateChangedAt, member.Meta.Addresses);
-        }
     }
 
     private PeerAddresses ActiveCuts()

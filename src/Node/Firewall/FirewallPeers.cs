@@ -9,9 +9,30 @@ namespace Nanobox.Node.Firewall;
 public sealed record GossipSighting(MemberState State, DateTimeOffset Since, IReadOnlyList<IPAddress> Addresses);
 
 /// <summary>
+/// Remembers what gossip said of each member, so a dead member that gossip has since reaped stays dead
+/// (and its grace time keeps counting) instead of looking like one gossip never heard of.
+/// </summary>
+public sealed class GossipSightings
+{
+    private readonly Dictionary<string, GossipSighting> _seen = new(StringComparer.Ordinal);
+
+    /// <summary>Records <paramref name="members"/> and returns every sighting so far.</summary>
+    public IReadOnlyDictionary<string, GossipSighting> Track(IReadOnlyList<Member> members)
+    {
+        foreach (var member in members)
+        {
+            _seen[member.Id] = new GossipSighting(member.State, member.StateChangedAt, member.Meta.Addresses);
+        }
+
+        return _seen;
+    }
+}
+
+/// <summary>
 /// Decides who is let through: the firewall follows membership, never the other way round. A node is
 /// a peer only while the replicated state lists it as a member (so never once removed or revoked);
 /// gossip can only take it out (left, or dead past the grace time) or add addresses it announced.
+/// The overlay takes the same peers: only a node let through the firewall may put frames on it.
 /// </summary>
 public static class FirewallPeers
 {

@@ -9,18 +9,19 @@ namespace Nanobox.Node.Firewall;
 /// </summary>
 public static class FirewallRuleGuard
 {
-    private static readonly (int Port, FirewallProtocol Protocol)[] PeerPorts =
-    [
-        (ClusterPorts.Gossip, FirewallProtocol.Tcp),
-        (ClusterPorts.Control, FirewallProtocol.Tcp),
-        (ClusterPorts.Requests, FirewallProtocol.Tcp),
-        (ClusterPorts.Gossip, FirewallProtocol.Udp),
-        (ClusterPorts.Overlay, FirewallProtocol.Udp),
-    ];
-
+    /// <param name="overlayPort">The cluster's VXLAN port (configurable, so not a constant).</param>
     /// <returns>Why the rule is refused, with the way out; null when it is fine.</returns>
-    public static string? Check(FirewallRule rule, IReadOnlyCollection<int> sshPorts)
+    public static string? Check(FirewallRule rule, IReadOnlyCollection<int> sshPorts, int overlayPort)
     {
+        (int Port, FirewallProtocol Protocol)[] peerPorts =
+        [
+            (ClusterPorts.Gossip, FirewallProtocol.Tcp),
+            (ClusterPorts.Control, FirewallProtocol.Tcp),
+            (ClusterPorts.Requests, FirewallProtocol.Tcp),
+            (ClusterPorts.Gossip, FirewallProtocol.Udp),
+            (overlayPort, FirewallProtocol.Udp),
+        ];
+
         if (rule.Action == FirewallAction.Deny)
         {
             if (sshPorts.FirstOrDefault(p => rule.Covers(p, FirewallProtocol.Tcp)) is var ssh and > 0)
@@ -29,7 +30,7 @@ public static class FirewallRuleGuard
                     "To limit who reaches SSH, set firewall.ssh_from in the agent's config; pass --force to apply it anyway.";
             }
 
-            if (PeerPorts.FirstOrDefault(p => rule.Covers(p.Port, p.Protocol)) is { Port: > 0 } peer)
+            if (peerPorts.FirstOrDefault(p => rule.Covers(p.Port, p.Protocol)) is { Port: > 0 } peer)
             {
                 return $"'{rule}' would cut the cluster's port {peer.Port}/{Name(peer.Protocol)}{Scope(rule)}: members could no longer reach this node. Pass --force to apply it anyway.";
             }
@@ -40,7 +41,7 @@ public static class FirewallRuleGuard
                     "To limit who may join, set firewall.join_from; pass --force to apply it anyway.";
             }
         }
-        else if (PeerPorts.FirstOrDefault(p => rule.Covers(p.Port, p.Protocol)) is { Port: > 0 } open)
+        else if (peerPorts.FirstOrDefault(p => rule.Covers(p.Port, p.Protocol)) is { Port: > 0 } open)
         {
             return $"'{rule}' would open the cluster's port {open.Port}/{Name(open.Protocol)} to nodes outside the cluster; members are let through already. Pass --force to apply it anyway.";
         }

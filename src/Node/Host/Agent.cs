@@ -7,6 +7,8 @@ using Microsoft.Extensions.Logging.Console;
 using Nanobox.Node.Admin;
 using Nanobox.Node.Cluster;
 using Nanobox.Node.Firewall;
+using Nanobox.Node.Overlay;
+using Nanobox.Node.Runtime.Docker;
 using Nanobox.Node.Storage;
 
 namespace Nanobox.Node.Host;
@@ -126,6 +128,8 @@ public static partial class Agent
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton(new AdminAccessPolicy(Libc.geteuid(), groupId));
         builder.Services.AddSingleton<FirewallManager>();
+        builder.Services.AddSingleton(new DockerEngine(new DockerEngineOptions { Endpoint = options.Docker.ToString(), NodeId = node.Identity.Id }, loggerFactory));
+        builder.Services.AddSingleton<OverlayManager>();
         builder.Services.AddSingleton<ClusterService>();
         builder.Services.AddHostedService(services => services.GetRequiredService<ClusterService>());
 

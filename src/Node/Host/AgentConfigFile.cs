@@ -20,6 +20,8 @@ public sealed class AgentConfigFile
         ["log"] = ["level"],
         ["cluster"] = ["certificate_lifetime", "voter_replace_after", "secret", "bootstrap_expect", "join"],
         ["firewall"] = ["ssh_ports", "ssh_from", "join_from", "join_rate", "dead_peer_grace"],
+        ["overlay"] = ["subnet", "vni", "port"],
+        ["docker"] = ["endpoint"],
     };
 
     [JsonPropertyName("node")]
@@ -36,6 +38,12 @@ public sealed class AgentConfigFile
 
     [JsonPropertyName("firewall")]
     public FirewallSection? Firewall { get; set; }
+
+    [JsonPropertyName("overlay")]
+    public OverlaySection? Overlay { get; set; }
+
+    [JsonPropertyName("docker")]
+    public DockerSection? Docker { get; set; }
 
     public sealed class NodeSection
     {
@@ -89,6 +97,24 @@ public sealed class AgentConfigFile
 
         [JsonPropertyName("dead_peer_grace")]
         public string? DeadPeerGrace { get; set; }
+    }
+
+    public sealed class OverlaySection
+    {
+        [JsonPropertyName("subnet")]
+        public string? Subnet { get; set; }
+
+        [JsonPropertyName("vni")]
+        public long? Vni { get; set; }
+
+        [JsonPropertyName("port")]
+        public int? Port { get; set; }
+    }
+
+    public sealed class DockerSection
+    {
+        [JsonPropertyName("endpoint")]
+        public string? Endpoint { get; set; }
     }
 
     public sealed class LogSection

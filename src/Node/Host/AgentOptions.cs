@@ -1,6 +1,8 @@
 using System.Net;
 using Microsoft.Extensions.Logging;
 using Nanobox.Node.Firewall;
+using Nanobox.Node.Overlay;
+using Nanobox.Node.Runtime.Docker;
 
 namespace Nanobox.Node.Host;
 
@@ -36,6 +38,12 @@ public sealed record AgentOptions
 
     /// <summary>The host firewall's settings, used once the node belongs to a cluster.</summary>
     public FirewallOptions Firewall { get; init; } = new();
+
+    /// <summary>The overlay's settings, used when this node creates a cluster.</summary>
+    public OverlayOptions Overlay { get; init; } = new();
+
+    /// <summary>The local Docker engine the agent runs containers on (and attaches the overlay's Docker network to).</summary>
+    public DockerEndpoint Docker { get; init; } = DockerEndpoint.Parse(DockerEndpoint.Default);
 
     /// <summary>Self-forming: set when the config names peers and a shared secret; null otherwise.</summary>
     public ClusterFormationOptions? Formation { get; init; }

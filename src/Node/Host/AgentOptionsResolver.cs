@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Nanobox.Node.Firewall;
+using Nanobox.Node.Overlay;
 
 namespace Nanobox.Node.Host;
 
@@ -13,7 +14,8 @@ public sealed record AgentArguments(
     string? Socket = null,
     string? Advertise = null,
     string? Name = null,
-    string? LogLevel = null);
+    string? LogLevel = null,
+    string? Docker = null);
 
 /// <summary>
 /// Merges command line, environment and config file into validated <see cref="AgentOptions"/>.
@@ -33,6 +35,7 @@ public static class AgentOptionsResolver
     public const string BootstrapExpectVariable = "NANOBOX_BOOTSTRAP_EXPECT";
     public const string ClusterJoinVariable = "NANOBOX_CLUSTER_JOIN";
     public const string DeadPeerGraceVariable = "NANOBOX_DEAD_PEER_GRACE";
+    public const string DockerVariable = "NANOBOX_DOCKER";
 
     /// <summary>Shorter would renew too often to be sane; longer than the CA would outlive it.</summary>
     private static readonly TimeSpan MinCertificateLifetime = TimeSpan.FromSeconds(10);
@@ -75,6 +78,8 @@ public static class AgentOptionsResolver
                 : ParseDuration(replaceAfter, MinVoterReplaceAfter, MaxVoterReplaceAfter, "voter replacement delay", "cluster.voter_replace_after", VoterReplaceAfterVariable),
             Formation = ResolveFormation(environment, config.Cluster),
             Firewall = ResolveFirewall(environment, config.Firewall),
+            Overlay = ResolveOverlay(config.Overlay),
+            Docker = Runtime.Docker.DockerEndpoint.Parse(Pick(args.Docker, environment(DockerVariable), config.Docker?.Endpoint) ?? Runtime.Docker.DockerEndpoint.Default),
         };
     }
 
@@ -214,6 +219,25 @@ public static class AgentOptionsResolver
                 ? FirewallOptions.DefaultDeadPeerGrace
                 : ParseDuration(grace, TimeSpan.Zero, MaxDeadPeerGrace, "dead peer grace time", "firewall.dead_peer_grace", DeadPeerGraceVariable),
         };
+    }
+
+    private static OverlayOptions ResolveOverlay(AgentConfigFile.OverlaySection? config)
+    {
+        var options = new OverlayOptions
+        {
+            Subnet = config?.Subnet ?? OverlayNetwork.DefaultSubnet,
+            Vni = config?.Vni is { } vni ? (uint)Math.Clamp(vni, 0, uint.MaxValue) : OverlayNetwork.DefaultVni,
+            Port = config?.Port ?? OverlayNetwork.DefaultPort,
+        };
+        try
+        {
+            options.ToNetwork();
+            return options;
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ConfigException($"[overlay]: {ex.Message} (these settings are used when this node creates a cluster).", ex);
+        }
     }
 
     private static System.Collections.Immutable.ImmutableArray<string> Networks(List<string>? networks, string key)

@@ -312,6 +312,8 @@ internal static class GossipCodec
         }
 
         w.U32(meta.OverlayVni);
+        w.Count(meta.OverlayEndpoints?.Length ?? 0);
+        w.Bytes(meta.OverlayEndpoints ?? []);
     }
 
     private static NodeMeta ReadMeta(ref WireReader r)
@@ -344,12 +346,13 @@ internal static class GossipCodec
             _ => Invalid<IPEndPoint?>(ref r, null),
         };
         var vni = r.U32();
+        var endpoints = r.Bytes(r.U8()).ToArray();
         if (addresses.Length == 0 || gossipPort == 0)
         {
             r.Fail(GossipDecodeError.InvalidField);
         }
 
-        return new NodeMeta(name, addresses, gossipPort, controlPort, role, version, labels, overlay, vni);
+        return new NodeMeta(name, addresses, gossipPort, controlPort, role, version, labels, overlay, vni, endpoints.Length == 0 ? null : endpoints);
     }
 
     private static T Invalid<T>(ref WireReader r, T fallback)

@@ -10,6 +10,10 @@ namespace Nanobox.Node.Cluster.Membership;
 /// <param name="Addresses">Advertised IPv4/IPv6 addresses; the first one carries gossip.</param>
 /// <param name="OverlayEndpoint">Underlay endpoint of the overlay tunnel, once the overlay is up.</param>
 /// <param name="OverlayVni">Overlay network identifier; 0 until the overlay is configured.</param>
+/// <param name="OverlayEndpoints">
+/// The overlay addresses live on this node (its own and its containers'), as a bitmap of host numbers in its
+/// block (see Overlay.OverlayBlock); empty until the overlay is up. Peers derive each endpoint's MAC from its address.
+/// </param>
 public sealed record NodeMeta(
     string Name,
     IReadOnlyList<IPAddress> Addresses,
@@ -19,7 +23,8 @@ public sealed record NodeMeta(
     string Version,
     IReadOnlyDictionary<string, string> Labels,
     IPEndPoint? OverlayEndpoint = null,
-    uint OverlayVni = 0)
+    uint OverlayVni = 0,
+    byte[]? OverlayEndpoints = null)
 {
     /// <summary>memberlist's cap too: large enough for labels, small enough for 1400-byte datagrams.</summary>
     public const int MaxEncodedSize = 512;
@@ -56,6 +61,7 @@ public sealed record NodeMeta(
         && Version == other.Version
         && OverlayVni == other.OverlayVni
         && Equals(OverlayEndpoint, other.OverlayEndpoint)
+        && (OverlayEndpoints ?? []).AsSpan().SequenceEqual(other.OverlayEndpoints ?? [])
         && Addresses.SequenceEqual(other.Addresses)
         && Labels.Count == other.Labels.Count
         && Labels.All(l => other.Labels.TryGetValue(l.Key, out var v) && v == l.Value);

@@ -13,6 +13,7 @@ internal static class MessageType
     public const ushort NewLink = 16;
     public const ushort DelLink = 17;
     public const ushort GetLink = 18;
+    public const ushort SetLink = 19;
     public const ushort NewAddr = 20;
     public const ushort DelAddr = 21;
     public const ushort GetAddr = 22;
@@ -54,6 +55,7 @@ internal static class Ifla
     public const ushort IfName = 3;
     public const ushort Mtu = 4;
     public const ushort Master = 10;
+    public const ushort ProtInfo = 12;
     public const ushort OperState = 16;
     public const ushort LinkInfo = 18;
     public const ushort ExtMask = 29;
@@ -67,6 +69,16 @@ internal static class Ifla
 
     /// <summary>IFF_UP in ifinfomsg.ifi_flags.</summary>
     public const uint Up = 0x1;
+}
+
+/// <summary>IFLA_BRPORT_* inside IFLA_PROTINFO of an AF_BRIDGE link message: a bridge port's options.</summary>
+internal static class IflaBridgePort
+{
+    public const ushort Learning = 8;
+    public const ushort NeighSuppress = 32;
+
+    /// <summary>NLA_F_NESTED: without it the bridge reads IFLA_PROTINFO as the old one-byte STP state.</summary>
+    public const ushort Nested = 0x8000;
 }
 
 /// <summary>IFLA_VXLAN_* inside IFLA_INFO_DATA of a vxlan link.</summary>
@@ -101,6 +113,8 @@ internal static class Nda
     public const ushort IfIndex = 8;
 
     public const byte FlagSelf = 0x02;
+    public const byte FlagMaster = 0x04;
+    public const ushort StateNoArp = 0x40;
     public const ushort StatePermanent = 0x80;
 }
 

@@ -1,3 +1,5 @@
+using System.Net.NetworkInformation;
+
 namespace Nanobox.Node.Overlay.Netlink;
 
 /// <summary>
@@ -35,6 +37,49 @@ public sealed class NetlinkFdb
     /// <exception cref="NetlinkException">ENOENT (<see cref="NetlinkException.NotFound"/>) when the MAC has no entry at all.</exception>
     public void Delete(NetDevice vxlan, FdbEntry entry) =>
         _socket.Execute(Request(MessageType.DelNeigh, 0, vxlan, entry), $"removing FDB entry {entry} from {vxlan}");
+
+    /// <summary>
+    /// The static entries the bridge above <paramref name="port"/> holds for it (NTF_MASTER, NUD_NOARP): the
+    /// MACs the bridge sends out of that port without flooding, and answers ARP/ND for when the port
+    /// suppresses neighbour discovery. Learned and local entries are not included.
+    /// </summary>
+    public IReadOnlyList<PhysicalAddress> ListBridgeEntries(NetDevice port) =>
+        _socket.Dump(ListRequest(port), $"listing bridge FDB entries of {port}", m => DecodeBridgeEntry(m, port.Index));
+
+    /// <summary>Adds (or keeps) a static bridge entry: frames for <paramref name="mac"/> leave by <paramref name="port"/>.</summary>
+    public void AddBridgeEntry(NetDevice port, PhysicalAddress mac) =>
+        _socket.Execute(BridgeEntryRequest(MessageType.NewNeigh, MessageFlags.Create | MessageFlags.Replace, port, mac), $"adding bridge FDB entry {MacText.Format(mac)} on {port}");
+
+    /// <exception cref="NetlinkException">ENOENT (<see cref="NetlinkException.NotFound"/>) when the bridge has no such entry.</exception>
+    public void DeleteBridgeEntry(NetDevice port, PhysicalAddress mac) =>
+        _socket.Execute(BridgeEntryRequest(MessageType.DelNeigh, 0, port, mac), $"removing bridge FDB entry {MacText.Format(mac)} from {port}");
+
+    internal static byte[] BridgeEntryRequest(ushort type, ushort flags, NetDevice port, PhysicalAddress mac)
+    {
+        Check.EthernetMac(mac, "the bridge FDB entry's MAC");
+        return new NetlinkRequest(type, (ushort)(MessageFlags.Request | MessageFlags.Ack | flags))
+            .Header(new NdMessage { Family = Family.Bridge, Index = port.Index, State = Nda.StateNoArp, Flags = Nda.FlagMaster })
+            .Mac(Nda.LinkLayerAddress, mac)
+            .ToArray();
+    }
+
+    internal static PhysicalAddress? DecodeBridgeEntry(NetlinkMessage message, int index)
+    {
+        if (message.Type != MessageType.NewNeigh)
+        {
+            return null;
+        }
+
+        var header = message.Header<NdMessage>("ndmsg");
+        // The bridge reports its own entries without NTF_SELF (and names itself in NDA_MASTER, not in the flags).
+        if (header.Family != Family.Bridge || header.Index != index || (header.Flags & Nda.FlagSelf) != 0
+            || (header.State & Nda.StateNoArp) == 0 || (header.State & Nda.StatePermanent) != 0)
+        {
+            return null;
+        }
+
+        return NdAttributes.Read(message).Mac ?? throw NetlinkException.Malformed($"bridge FDB entry on index {index} has no NDA_LLADDR");
+    }
 
     /// <summary>A strict-checked dump filtered to one device by ndm_ifindex (older kernels ignore it; <see cref="Decode"/> filters too).</summary>
     internal static byte[] ListRequest(NetDevice vxlan) =>

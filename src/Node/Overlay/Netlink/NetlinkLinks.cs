@@ -76,6 +76,15 @@ public sealed class NetlinkLinks
         _socket.Execute(Modify(device).Mac(Ifla.Address, mac).ToArray(), $"setting the address of {device} to {MacText.Format(mac)}");
     }
 
+    /// <summary>
+    /// Sets a bridge port's options: whether the bridge learns source MACs on it, and whether it answers
+    /// ARP/ND requests for addresses it knows (neighbour entry on the bridge plus a static FDB entry on
+    /// this port) instead of flooding them out of this port. Unknown addresses are still flooded.
+    /// </summary>
+    public void SetBridgePort(NetDevice port, bool learning, bool neighbourSuppression) =>
+        _socket.Execute(BridgePortRequest(port, learning, neighbourSuppression),
+            $"setting bridge port {port} learning {(learning ? "on" : "off")}, neighbour suppression {(neighbourSuppression ? "on" : "off")}");
+
     /// <summary>Sets IFF_UP (up) or clears it (down).</summary>
     public void SetUp(NetDevice device, bool up) =>
         _socket.Execute(SetUpRequest(device, up), $"setting {device} {(up ? "up" : "down")}");
@@ -127,6 +136,14 @@ public sealed class NetlinkLinks
             .Flag(IflaVxlan.UdpZeroChecksum6Tx, !spec.UdpChecksum)
             .Flag(IflaVxlan.UdpZeroChecksum6Rx, !spec.UdpChecksum);
         return request.EndNested(data).EndNested(info).ToArray();
+    }
+
+    internal static byte[] BridgePortRequest(NetDevice port, bool learning, bool neighbourSuppression)
+    {
+        var request = new NetlinkRequest(MessageType.SetLink, Change).Header(new IfInfoMessage { Family = Family.Bridge, Index = port.Index });
+        var options = request.BeginNested(Ifla.ProtInfo | IflaBridgePort.Nested);
+        request.Flag(IflaBridgePort.Learning, learning).Flag(IflaBridgePort.NeighSuppress, neighbourSuppression);
+        return request.EndNested(options).ToArray();
     }
 
     internal static byte[] SetUpRequest(NetDevice device, bool up) =>

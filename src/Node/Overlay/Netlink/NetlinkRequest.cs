@@ -80,6 +80,7 @@ internal sealed class NetlinkRequest
     public NetlinkRequest Mac(ushort type, PhysicalAddress mac) => Attribute(type, mac.GetAddressBytes());
 
     /// <summary>Starts a nested attribute; attributes written until <see cref="EndNested"/> go inside it.</summary>
+    /// <param name="type">The attribute type; OR in NLA_F_NESTED (0x8000) where the kernel asks for it.</param>
     public int BeginNested(ushort type)
     {
         var start = _length;

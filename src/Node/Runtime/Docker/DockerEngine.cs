@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
@@ -317,6 +318,23 @@ public sealed partial class DockerEngine : IDisposable
         }
     }
 
+    /// <summary>
+    /// Every container attached to network <paramref name="name"/> on this engine, whoever made it, with its
+    /// IPv4 address and MAC there: the endpoints the overlay announces. Empty when the network does not exist.
+    /// </summary>
+    public async Task<IReadOnlyList<NetworkEndpoint>> ListNetworkEndpointsAsync(string name, CancellationToken cancellationToken)
+    {
+        if (await InspectNetworkOrNullAsync(name, cancellationToken) is not { Containers: { } containers })
+        {
+            return [];
+        }
+
+        return [.. containers.Values
+            .Select(c => (c.Name, Address: IPAddress.TryParse((c.IPv4Address ?? "").Split('/')[0], out var address) ? address : null, Mac: PhysicalAddress.TryParse(c.MacAddress ?? "", out var mac) ? mac : null))
+            .Where(c => c.Address is not null && c.Mac is not null)
+            .Select(c => new NetworkEndpoint(c.Name, c.Address!, c.Mac!))];
+    }
+
     /// <summary>Removes a network this node created; false if there is none of that name.</summary>
     /// <exception cref="DockerEngineException">It is not this node's (left alone), containers still use it, or the engine failed.</exception>
     public async Task<bool> RemoveNetworkAsync(string name, CancellationToken cancellationToken)
@@ -474,9 +492,9 @@ public sealed partial class DockerEngine : IDisposable
         DockerApiException api => new($"{what} failed: {EngineMessage(api)} (HTTP {(int)api.StatusCode})", api),
         OperationCanceledException when cancellationToken.IsCancellationRequested => null,
         OperationCanceledException or TimeoutException =>
-            new($"{what} failed: the Docker engine at {Endpoint} did not answer within {_requestTimeout.TotalSeconds:0} s; is dockerd overloaded or stuck? (`docker info`)", ex),
+            new($"{what} failed: the Docker engine at {Endpoint} did not answer within {_requestTimeout.TotalSeconds:0} s; is dockerd overloaded or stuck? (`docker info`)", ex, unreachable: true),
         HttpRequestException or SocketException or IOException =>
-            new($"{what} failed: the Docker engine at {Endpoint} is not reachable ({(File.Exists(Endpoint.SocketPath) ? ex.GetBaseException().Message : "no socket at that path")}); is dockerd running? check --docker", ex),
+            new($"{what} failed: the Docker engine at {Endpoint} is not reachable ({(File.Exists(Endpoint.SocketPath) ? ex.GetBaseException().Message : "no socket at that path")}); is dockerd running? check --docker", ex, unreachable: true),
         _ => null,
     };
 

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.NetworkInformation;
 
 namespace Nanobox.Node.Runtime.Docker;
 
@@ -80,6 +81,9 @@ public sealed record BridgeNetworkSpec(string Name, IPNetwork Subnet, IPAddress 
     /// <summary><c>com.docker.network.driver.mtu</c>; null keeps the engine's default.</summary>
     public int? Mtu { get; init; }
 }
+
+/// <summary>A container's attachment to a network: its address and MAC there.</summary>
+public sealed record NetworkEndpoint(string Container, IPAddress Address, PhysicalAddress Mac);
 
 public enum NetworkEnsureOutcome
 {
