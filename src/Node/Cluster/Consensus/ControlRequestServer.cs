@@ -112,6 +112,12 @@ internal sealed class ControlRequestServer(ConsensusOptions options, IStreamSecu
                     await ControlFraming.WriteAsync(stream, response, ConsensusJsonContext.Default.ControlResponse, stopping).ConfigureAwait(false);
                 }
             }
+            catch (InvalidDataException e) when (!stopping.IsCancellationRequested)
+            {
+                // Undecodable or oversized: say why, then close (the stream may be mid-frame).
+                ConsensusLog.ControlRequestFailed(logger, peer, e);
+                await TryRefuseAsync(stream, $"malformed request: {e.Message}", stopping).ConfigureAwait(false);
+            }
             catch (Exception e) when (!stopping.IsCancellationRequested)
             {
                 ConsensusLog.ControlRequestFailed(logger, peer, e);
@@ -120,6 +126,18 @@ internal sealed class ControlRequestServer(ConsensusOptions options, IStreamSecu
             {
                 // Shutting down: the peer retries elsewhere.
             }
+        }
+    }
+
+    private static async Task TryRefuseAsync(Stream stream, string message, CancellationToken stopping)
+    {
+        try
+        {
+            await ControlFraming.WriteAsync(stream, new ControlResponse(ControlOutcome.Error, null, message), ConsensusJsonContext.Default.ControlResponse, stopping).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException)
+        {
+            // The peer is gone already.
         }
     }
 

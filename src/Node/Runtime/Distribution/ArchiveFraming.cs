@@ -99,7 +99,11 @@ internal sealed class ArchiveReadStream(Stream connection, string peerName, long
 
         while (_remaining == 0)
         {
-            await ReadIdleAsync(token => connection.ReadExactlyAsync(_header, token).AsTask(), cancellationToken).ConfigureAwait(false);
+            if (await ReadIdleAsync(token => connection.ReadAtLeastAsync(_header, _header.Length, throwOnEndOfStream: false, token).AsTask(), cancellationToken).ConfigureAwait(false) < _header.Length)
+            {
+                throw CutOff();
+            }
+
             var length = BinaryPrimitives.ReadInt32BigEndian(_header);
             switch (length)
             {
@@ -122,7 +126,7 @@ internal sealed class ArchiveReadStream(Stream connection, string peerName, long
         var read = await ReadIdleAsync(token => connection.ReadAsync(buffer[..Math.Min(buffer.Length, _remaining)], token).AsTask(), cancellationToken).ConfigureAwait(false);
         if (read == 0)
         {
-            throw new EndOfStreamException($"the connection to {peerName} closed after {BytesRead} bytes, before the image archive was complete");
+            throw CutOff();
         }
 
         _remaining -= read;
@@ -146,6 +150,8 @@ internal sealed class ArchiveReadStream(Stream connection, string peerName, long
     public override void SetLength(long value) => throw new NotSupportedException();
 
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    private EndOfStreamException CutOff() => new($"the connection to {peerName} closed after {BytesRead} bytes, before the image archive was complete");
 
     private Task<T> ReadIdleAsync<T>(Func<CancellationToken, Task<T>> read, CancellationToken cancellationToken) =>
         Deadline.RunAsync(idleTimeout, $"nothing came from {peerName}", read, cancellationToken);

@@ -10,7 +10,12 @@ internal enum PeerAnswerKind
     Lacks,
     Unreachable,
     Refused,
+
+    /// <summary>It answered with an error (its engine is down, say).</summary>
     Failed,
+
+    /// <summary>It has the image, but sending it failed.</summary>
+    CopyFailed,
 }
 
 /// <param name="Image">What the member holds, when <see cref="Kind"/> is <see cref="PeerAnswerKind.Has"/>.</param>
@@ -21,7 +26,8 @@ internal sealed record PeerAnswer(ClusterMember Member, PeerAnswerKind Kind, Pee
     {
         PeerRefusedException => new(member, PeerAnswerKind.Refused, Reason: failure.Message),
         IOException or TimeoutException => new(member, PeerAnswerKind.Unreachable, Reason: failure.Message),
-        _ => new(member, PeerAnswerKind.Failed, Reason: failure.Message),
+        // Remote errors arrive as "NAME: what it said".
+        _ => new(member, PeerAnswerKind.Failed, Reason: failure.Message.StartsWith($"{member.Name}: ", StringComparison.Ordinal) ? failure.Message[(member.Name.Length + 2)..] : failure.Message),
     };
 }
 
@@ -39,7 +45,7 @@ internal sealed record ImageSearch(string Image, string? LocalProblem, IReadOnly
     public IReadOnlyList<IGrouping<string, PeerAnswer>> PinsFound => [.. Holders.GroupBy(p => p.Image!.Pin)];
 
     public ImageSearch WithCopyFailure(ClusterMember member, Exception failure) =>
-        this with { Peers = [.. (Peers ?? []).Select(p => p.Member.NodeId == member.NodeId ? p with { Kind = PeerAnswerKind.Failed, Reason = $"has it but the copy failed: {failure.Message}" } : p)] };
+        this with { Peers = [.. (Peers ?? []).Select(p => p.Member.NodeId == member.NodeId ? p with { Kind = PeerAnswerKind.CopyFailed, Reason = failure.Message } : p)] };
 
     /// <param name="registry">What the registry said: "no registry answered: ...", "an image id cannot be pulled from a registry".</param>
     public string Describe(string registry) =>
@@ -66,7 +72,8 @@ internal sealed record ImageSearch(string Image, string? LocalProblem, IReadOnly
         {
             PeerAnswerKind.Unreachable => $"{p.Member.Name} unreachable: {p.Reason}",
             PeerAnswerKind.Refused => $"{p.Member.Name} refused this node: {p.Reason}",
-            _ => $"{p.Member.Name} {p.Reason}",
+            PeerAnswerKind.CopyFailed => $"{p.Member.Name} has it but the copy failed: {p.Reason}",
+            _ => $"{p.Member.Name} could not answer: {p.Reason}",
         }).ToList();
         var text = lacking.Count > 0 ? $"not on {Names(lacking)}" : "not on any other member";
         return problems.Count > 0 ? $"{text} ({string.Join("; ", problems)})" : text;
