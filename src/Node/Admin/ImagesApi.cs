@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -65,32 +66,38 @@ public static class ImagesApi
                 }
 
                 context.Response.ContentType = "application/x-ndjson";
-                await using var json = new Utf8JsonWriter(context.Response.Body);
                 try
                 {
                     for (; more; more = await lines.MoveNextAsync())
                     {
                         var line = lines.Current;
                         var stream = line.Stream == ContainerLogStream.StandardError ? "stderr" : "stdout";
-                        await WriteLineAsync(json, context, writer => JsonSerializer.Serialize(writer, new LogLineResponse(stream, line.Time, line.Text), AdminJsonContext.Default.LogLineResponse));
+                        await WriteLineAsync(context, writer => JsonSerializer.Serialize(writer, new LogLineResponse(stream, line.Time, line.Text), AdminJsonContext.Default.LogLineResponse));
                     }
                 }
                 catch (Exception ex) when (ex is DockerEngineException or IOException or TimeoutException && !context.RequestAborted.IsCancellationRequested)
                 {
-                    await WriteLineAsync(json, context, writer => JsonSerializer.Serialize(writer, new LogStreamError(ex.Message), AdminJsonContext.Default.LogStreamError));
+                    await WriteLineAsync(context, writer => JsonSerializer.Serialize(writer, new LogStreamError(ex.Message), AdminJsonContext.Default.LogStreamError));
                 }
 
                 return Results.Empty;
             }
         });
 
-    /// <summary>One JSON value on one line (the writer is not indented, whatever the context says), flushed to the client.</summary>
-    private static async Task WriteLineAsync(Utf8JsonWriter json, HttpContext context, Action<Utf8JsonWriter> write)
+    /// <summary>
+    /// One JSON value on one line (the writer is not indented, whatever the context says), written to the client
+    /// asynchronously: serializing into a writer over the response body would flush it synchronously, which Kestrel refuses.
+    /// </summary>
+    private static async Task WriteLineAsync(HttpContext context, Action<Utf8JsonWriter> write)
     {
-        write(json);
-        await json.FlushAsync(context.RequestAborted);
-        json.Reset();
-        await context.Response.Body.WriteAsync("\n"u8.ToArray(), context.RequestAborted);
+        var line = new ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(line))
+        {
+            write(json);
+        }
+
+        line.Write("\n"u8);
+        await context.Response.Body.WriteAsync(line.WrittenMemory, context.RequestAborted);
         await context.Response.Body.FlushAsync(context.RequestAborted);
     }
 }

@@ -185,7 +185,7 @@ public sealed partial class PeerDataServer(DockerEngine engine, ILoggerFactory l
         LogFrame last;
         try
         {
-            await SendLinesAsync(engine.ReadLogsAsync(name, options, cancellationToken), connection, cancellationToken).ConfigureAwait(false);
+            await SendLinesAsync(token => engine.ReadLogsAsync(name, options, token), connection, cancellationToken).ConfigureAwait(false);
             last = new LogFrame([], End: true);
         }
         catch (DockerEngineException e)
@@ -197,34 +197,43 @@ public sealed partial class PeerDataServer(DockerEngine engine, ILoggerFactory l
     }
 
     /// <summary>Lines in batches of what the engine has ready; heartbeats while it has nothing.</summary>
-    private static async Task SendLinesAsync(IAsyncEnumerable<ContainerLogLine> lines, Stream connection, CancellationToken cancellationToken)
+    private static async Task SendLinesAsync(Func<CancellationToken, IAsyncEnumerable<ContainerLogLine>> read, Stream connection, CancellationToken cancellationToken)
     {
         var batch = new LogBatch();
-        await using var enumerator = lines.GetAsyncEnumerator(cancellationToken);
-        var next = enumerator.MoveNextAsync();
-        while (true)
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var enumerator = read(reading.Token).GetAsyncEnumerator(reading.Token);
+        // A Task, not the ValueTask: when the member leaves mid-wait it is still running, and must end before the dispose.
+        var next = enumerator.MoveNextAsync().AsTask();
+        try
         {
-            if (!next.IsCompleted && batch.Count > 0)
+            while (true)
             {
-                // The engine has nothing more ready: what came so far goes out before the wait.
-                await WriteLogFrameAsync(connection, batch.Take(), cancellationToken).ConfigureAwait(false);
-            }
+                if (!next.IsCompleted && batch.Count > 0)
+                {
+                    // The engine has nothing more ready: what came so far goes out before the wait.
+                    await WriteLogFrameAsync(connection, batch.Take(), cancellationToken).ConfigureAwait(false);
+                }
 
-            var more = next.IsCompleted
-                ? await next.ConfigureAwait(false)
-                : await Heartbeats.AwaitAsync(next.AsTask(), DataPathLimits.Heartbeat, token => WriteLogFrameAsync(connection, LogFrame.Heartbeat, token), cancellationToken).ConfigureAwait(false);
-            if (!more)
-            {
-                break;
-            }
+                if (!await Heartbeats.AwaitAsync(next, DataPathLimits.Heartbeat, token => WriteLogFrameAsync(connection, LogFrame.Heartbeat, token), cancellationToken).ConfigureAwait(false))
+                {
+                    break;
+                }
 
-            batch.Add(enumerator.Current);
-            if (batch.IsFull)
-            {
-                await WriteLogFrameAsync(connection, batch.Take(), cancellationToken).ConfigureAwait(false);
-            }
+                batch.Add(enumerator.Current);
+                if (batch.IsFull)
+                {
+                    await WriteLogFrameAsync(connection, batch.Take(), cancellationToken).ConfigureAwait(false);
+                }
 
-            next = enumerator.MoveNextAsync();
+                next = enumerator.MoveNextAsync().AsTask();
+            }
+        }
+        finally
+        {
+            // A write that failed leaves the engine read waiting for a line that may never come: end it first.
+            await reading.CancelAsync().ConfigureAwait(false);
+            await ((Task)next).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await enumerator.DisposeAsync().ConfigureAwait(false);
         }
 
         if (batch.Count > 0)
