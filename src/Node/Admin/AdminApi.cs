@@ -23,6 +23,8 @@ public static partial class AdminApi
         v1.MapClusterApi();
         v1.MapFirewallApi();
         v1.MapOverlayApi();
+        v1.MapImagesApi();
+        v1.MapInternalLogsApi();
 
         app.MapFallback((HttpContext context) => Problems.Result(
             StatusCodes.Status404NotFound,

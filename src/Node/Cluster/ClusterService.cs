@@ -9,6 +9,7 @@ using Nanobox.Node.Cluster.Membership;
 using Nanobox.Node.Firewall;
 using Nanobox.Node.Host;
 using Nanobox.Node.Overlay;
+using Nanobox.Node.Runtime.Distribution;
 using Nanobox.Node.Security;
 using Nanobox.Node.Storage;
 
@@ -19,8 +20,8 @@ namespace Nanobox.Node.Cluster;
 /// runtime starts with the agent. Creating or joining is all-or-nothing: on failure the node is left
 /// standalone, with nothing half-joined in its store or data dir.
 /// </summary>
-public sealed partial class ClusterService(NodeContext node, INodeStore store, FirewallManager firewall, OverlayManager overlay, ILoggerFactory loggerFactory)
-    : IHostedService, IFirewallCluster, IOverlayCluster, IAsyncDisposable
+public sealed partial class ClusterService(NodeContext node, INodeStore store, FirewallManager firewall, OverlayManager overlay, PeerDataServer peerData, ILoggerFactory loggerFactory)
+    : IHostedService, IFirewallCluster, IOverlayCluster, IPeerNetwork, IAsyncDisposable
 {
     private static readonly TimeSpan LeadershipTimeout = TimeSpan.FromSeconds(15);
 
@@ -469,6 +470,10 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, F
     }
 
     /// <inheritdoc />
+    PeerNetworkView? IPeerNetwork.Peers() =>
+        _runtime is { } runtime ? new PeerNetworkView(node.Identity.Id, [.. runtime.State.Members.Values], runtime.StreamSecurity, runtime.Endpoints.Requests.Port) : null;
+
+    /// <inheritdoc />
     public FirewallClusterView? View() =>
         _runtime is { } runtime ? new FirewallClusterView(node.Identity.Id, runtime.State, runtime.Gossip?.Members() ?? [], runtime.Endpoints.Requests.Port) : null;
 
@@ -509,6 +514,7 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, F
         var runtime = new ClusterRuntime(node, store, local, Endpoints, new VoterPlannerOptions { VoterReplaceAfter = node.Options.VoterReplaceAfter }, loggerFactory);
         runtime.Renewed += renewed => _ = RestartAsync(renewed);
         runtime.Announce(_overlayAnnouncement);
+        runtime.Consensus.PeerData = peerData;
         _runtime = runtime;
         await runtime.StartAsync(seeds, cancellationToken);
         _joinServer = new JoinServer(Endpoints.Join, runtime.Credentials, new ClusterJoinAuthority(runtime, node.Options.CertificateLifetime), loggerFactory.CreateLogger<JoinServer>());

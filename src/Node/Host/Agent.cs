@@ -8,6 +8,8 @@ using Nanobox.Node.Admin;
 using Nanobox.Node.Cluster;
 using Nanobox.Node.Firewall;
 using Nanobox.Node.Overlay;
+using Nanobox.Node.Runtime;
+using Nanobox.Node.Runtime.Distribution;
 using Nanobox.Node.Runtime.Docker;
 using Nanobox.Node.Storage;
 
@@ -132,6 +134,11 @@ public static partial class Agent
         builder.Services.AddSingleton<OverlayManager>();
         builder.Services.AddSingleton<ClusterService>();
         builder.Services.AddHostedService(services => services.GetRequiredService<ClusterService>());
+        builder.Services.AddSingleton<PeerDataServer>();
+        builder.Services.AddSingleton<IPeerNetwork>(services => services.GetRequiredService<ClusterService>());
+        builder.Services.AddSingleton<ClusterImageSource>();
+        builder.Services.AddSingleton<IImageSource>(services => services.GetRequiredService<ClusterImageSource>());
+        builder.Services.AddSingleton<IInstanceLogs, ClusterInstanceLogs>();
 
         var app = builder.Build();
         app.MapAdminApi();

@@ -29,9 +29,36 @@ internal enum ControlRequestKind
     /// it. Only ever the requester's own address, so a member cannot turn this into a port scanner.
     /// </summary>
     ProbeBack,
+
+    /// <summary>
+    /// Does this node's engine hold <see cref="ControlRequest.Image"/> (a tag or a pin)? Answered with
+    /// <see cref="ControlResponse.Image"/>, or <see cref="ControlOutcome.NotFound"/>.
+    /// </summary>
+    FindImage,
+
+    /// <summary>
+    /// Stream: `docker save` of the pinned <see cref="ControlRequest.Image"/> from this node's engine, in
+    /// archive chunks after the response; the connection carries nothing else.
+    /// </summary>
+    ExportImage,
+
+    /// <summary>
+    /// Stream: the log lines of this node's own container <see cref="ControlRequest.Container"/>, in log
+    /// frames after the response, until the lines end (or, following, the container stops); the
+    /// connection carries nothing else.
+    /// </summary>
+    ReadLogs,
 }
 
-internal sealed record ControlRequest(ControlRequestKind Kind, CommandEnvelope? Command, long SinceVersion, byte[]? CertificateRequest = null, int[]? ProbePorts = null);
+internal sealed record ControlRequest(
+    ControlRequestKind Kind,
+    CommandEnvelope? Command,
+    long SinceVersion,
+    byte[]? CertificateRequest = null,
+    int[]? ProbePorts = null,
+    string? Image = null,
+    string? Container = null,
+    Runtime.Docker.ContainerLogOptions? Logs = null);
 
 internal enum ControlOutcome
 {
@@ -52,9 +79,15 @@ internal enum ControlOutcome
 
     /// <summary>The request was malformed or the server failed.</summary>
     Error,
+
+    /// <summary>This node does not have what was asked for (an image its engine does not hold).</summary>
+    NotFound,
 }
 
-internal sealed record ControlResponse(ControlOutcome Outcome, ClusterState? State, string? Message, byte[]? Certificate = null, PortReach[]? Probes = null);
+internal sealed record ControlResponse(ControlOutcome Outcome, ClusterState? State, string? Message, byte[]? Certificate = null, PortReach[]? Probes = null, PeerImage? Image = null);
+
+/// <summary>An image a node's engine holds: its pin (registry digest or image id) and its image id.</summary>
+internal sealed record PeerImage(string Pin, string Id);
 
 /// <summary>What a probe-back found on one port.</summary>
 public enum PortReach
