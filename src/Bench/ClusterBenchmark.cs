@@ -18,6 +18,12 @@ public sealed class ClusterBenchmark
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(30);
 
+    /// <summary>A port only peers reach (control connections): the firewall lets the joiner through or cuts it here.</summary>
+    private const int PeerOnlyPort = 7947;
+
+    /// <summary>Time for the reach watcher's process to start probing before the operation it times begins.</summary>
+    private static readonly TimeSpan WatcherStart = TimeSpan.FromSeconds(2);
+
     private readonly Lab _lab;
     private readonly TextWriter _output;
     private readonly MemberPoller _poller = new(PollInterval, concurrentCalls: 2);
@@ -53,8 +59,10 @@ public sealed class ClusterBenchmark
         table.Add("kill -9 of a non-leader → `dead` on the first survivor (ms)", detection.First, "", memberlist);
         table.Add("`cluster join` command, start to exit (ms)", joins.Command, "", "");
         table.Add("`cluster join` start → new node `alive` on every member (ms)", joins.Visible, "< 1000", "");
+        table.Add($"`cluster join` exit → joiner let through to TCP {PeerOnlyPort} by every member's firewall (ms)", joins.LetThrough, "< 1000", "");
         table.Add("kill -9 of the leader → first committed write (ms)", failover, "< 1500", "no consensus in memberlist");
-        table.Add("`cluster remove` start → revoked on every other member (ms)", removals, "< 1000", "");
+        table.Add("`cluster remove` start → revoked on every other member (ms)", removals.Revoked, "< 1000", "");
+        table.Add($"`cluster remove` start → removed node cut from TCP {PeerOnlyPort} by every member's firewall (ms)", removals.Cut, "< 1000", "");
         table.Add($"gossip bytes/s sent per node, port 7946 ({ClusterSize} nodes, {IdleWindow.TotalSeconds:0} s idle; n = nodes)", traffic.Gossip, "", "");
         table.Add("all bytes/s sent per node on eth0 (gossip + Raft + control; same window)", traffic.Eth0, "", "");
         table.Add("one `members --json` call through the CLI (ms)", [.. bench._poller.CallMilliseconds], "", "");
@@ -118,24 +126,30 @@ public sealed class ClusterBenchmark
         return samples;
     }
 
-    /// <summary>Each host beyond the cluster joins through h1 (as `cluster init` tells an operator to), one at a time.</summary>
-    private async Task<(List<double> Command, List<double> Visible)> MeasureJoinsAsync(CancellationToken ct)
+    /// <summary>
+    /// Each host beyond the cluster joins through h1 (as `cluster init` tells an operator to), one at a time.
+    /// Meanwhile the joiner connects to every member's peer-only port until each lets it through.
+    /// </summary>
+    private async Task<(List<double> Command, List<double> Visible, List<double> LetThrough)> MeasureJoinsAsync(CancellationToken ct)
     {
-        var (command, visible) = (new List<double>(), new List<double>());
+        var (command, visible, letThrough) = (new List<double>(), new List<double>(), new List<double>());
         var seed = _lab.Hosts[0];
         var token = await ClusterProbe.TokenAsync(seed, ct);
         foreach (var joiner in _lab.Hosts.Skip(ClusterSize))
         {
             bool Listed(IReadOnlyList<ClusterMember> rows) => rows.Any(m => m.Name == joiner.Name && m.IsAlive);
+            var holes = await StartReachWatchAsync(joiner, _members, ReachGoal.Open, ct);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var start = Stopwatch.GetTimestamp();
             var others = _poller.UntilEachAsync(_members, start, Listed, WaitLimit, stop.Token);
             try
             {
                 (await ClusterProbe.JoinAsync(joiner, seed, token, ct)).EnsureSuccess();
+                var exited = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
                 command.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
                 var self = await _poller.UntilAsync(joiner, start, Listed, WaitLimit, ct);
                 visible.Add((await others).Append(self).Max().TotalMilliseconds);
+                letThrough.Add(LatestSighting(await holes, joiner, "let through") - exited);
             }
             finally
             {
@@ -143,45 +157,63 @@ public sealed class ClusterBenchmark
             }
 
             _members.Add(joiner);
-            await _output.WriteLineAsync($"join {visible.Count}: {joiner.Name} joined a cluster of {_members.Count - 1}; command {command[^1]:0} ms, alive on all {_members.Count} after {visible[^1]:0} ms");
+            await _output.WriteLineAsync($"join {visible.Count}: {joiner.Name} joined a cluster of {_members.Count - 1}; command {command[^1]:0} ms, " +
+                $"alive on all {_members.Count} after {visible[^1]:0} ms, let through by every member {letThrough[^1]:0} ms after the command exited");
             await ClusterProbe.ConvergeAsync(_members, _members.Count, ClusterProbe.ExpectedVoters(_members.Count), ct: ct);
             await Task.Delay(Settle, ct);
         }
 
-        return (command, visible);
+        return (command, visible, letThrough);
     }
+
+    /// <summary>Starts watching, from <paramref name="from"/>, every member's peer-only port for <paramref name="goal"/>, and gives the watcher time to start probing.</summary>
+    private static async Task<Task<ReachSighting[]>> StartReachWatchAsync(LabHost from, IEnumerable<LabHost> members, ReachGoal goal, CancellationToken ct)
+    {
+        var watch = from.WatchReachAsync(members.Where(m => m != from).Select(m => m.Address).ToArray(), PeerOnlyPort, goal, WaitLimit, ct);
+        await Task.Delay(WatcherStart, ct);
+        return watch;
+    }
+
+    /// <summary>Wall-clock Unix ms at which the last member was seen reaching the goal; throws naming a member that never did.</summary>
+    private static long LatestSighting(ReachSighting[] sightings, LabHost from, string what) =>
+        sightings.FirstOrDefault(s => s.AtUnixMs is null) is { } missing
+            ? throw new InvalidOperationException($"{missing.Target} never {what} {from.Name} within {WaitLimit.TotalSeconds:0} s")
+            : sightings.Max(s => s.AtUnixMs!.Value);
 
     /// <summary>
     /// Removes the joined nodes one by one: time from `cluster remove` until no other member lists the
     /// node. A member stops listing it when the removal, which carries the revocation, is in its state,
     /// and from then on its mutual TLS refuses the node's certificate.
     /// </summary>
-    private async Task<List<double>> MeasureRemovalsAsync(CancellationToken ct)
+    private async Task<(List<double> Revoked, List<double> Cut)> MeasureRemovalsAsync(CancellationToken ct)
     {
-        var revoked = new List<double>();
+        var (revoked, cut) = (new List<double>(), new List<double>());
         var seed = _lab.Hosts[0];
         foreach (var removed in _lab.Hosts.Skip(ClusterSize))
         {
             _members.Remove(removed);
             bool Gone(IReadOnlyList<ClusterMember> rows) => rows.All(m => m.Name != removed.Name);
+            var cuts = await StartReachWatchAsync(removed, _members, ReachGoal.Blocked, ct);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var started = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             var start = Stopwatch.GetTimestamp();
             var others = _poller.UntilEachAsync(_members, start, Gone, WaitLimit, stop.Token);
             try
             {
                 (await seed.NanoboxAsync(["cluster", "remove", removed.Name], null, ct)).EnsureSuccess();
                 revoked.Add((await others).Max().TotalMilliseconds);
+                cut.Add(LatestSighting(await cuts, removed, "cut") - started);
             }
             finally
             {
                 await stop.CancelAsync();
             }
 
-            await _output.WriteLineAsync($"removal {revoked.Count}: {removed.Name} revoked on all {_members.Count} others after {revoked[^1]:0} ms");
+            await _output.WriteLineAsync($"removal {revoked.Count}: {removed.Name} revoked on all {_members.Count} others after {revoked[^1]:0} ms, cut by every member's firewall after {cut[^1]:0} ms");
             await Task.Delay(Settle, ct);
         }
 
-        return revoked;
+        return (revoked, cut);
     }
 
     /// <summary>Starts a killed node again and waits until the whole cluster agrees, then lets it settle.</summary>

@@ -122,6 +122,19 @@ public sealed class LabHost
         return ScanResult.FromJson(result.EnsureSuccess().Stdout);
     }
 
+    /// <summary>
+    /// From this host, connects to TCP <paramref name="port"/> on each of <paramref name="targets"/> over and over
+    /// until each is <paramref name="goal"/> (`nanobox-lab reach` in this host's namespace); see <see cref="ReachWatcher"/>.
+    /// </summary>
+    public async Task<ReachSighting[]> WatchReachAsync(IEnumerable<IPAddress> targets, int port, ReachGoal goal, TimeSpan limit, CancellationToken ct = default)
+    {
+        var lab = LabBinaryLocator.Command();
+        string[] args = [.. lab.Skip(1), "reach", "--tcp", $"{port}", "--until", goal == ReachGoal.Open ? "open" : "blocked",
+            "--limit-ms", $"{(int)limit.TotalMilliseconds}", .. targets.Select(t => t.ToString())];
+        var result = await RunAsync(lab[0], args, limit + TimeSpan.FromSeconds(60), ct);
+        return ReachWatcher.FromJson(result.Stdout);
+    }
+
     /// <summary>The whole agent.log (all runs).</summary>
     public string ReadLog() => LogFile.Read(LogPath);
 

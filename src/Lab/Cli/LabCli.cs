@@ -18,6 +18,11 @@ internal static class LabCli
                                                   probe TARGET's ports from HOST (it re-executes itself in HOST's namespace);
                                                   --lab may be left out when one lab exists; without --from it scans from the
                                                   namespace it runs in. PORTS: 22,80,8000-8100 or all. Defaults: 400 ms, 4000
+          reach --tcp PORT --until open|blocked [--probe-ms N] [--limit-ms N] TARGET...
+                                                  from the namespace it runs in, connects to PORT on each TARGET over and over
+                                                  until each is open (connects) or blocked (no answer); prints JSON: each
+                                                  target and the Unix ms of the probe that saw it (null: not within the limit).
+                                                  Defaults: 50 ms, 10000 ms
           down ID|--all                           remove a lab (--all: every lab whose owner is not a running process)
           sweep                                   remove labs whose owner process is dead
         """;
@@ -34,6 +39,7 @@ internal static class LabCli
                     await ProcessRunner.RunInteractiveAsync(Tools.Nsenter, Netns.NsenterArgs(Find(id, host).Namespace, file, rest), ct),
                 ["nanobox", var id, var host, .. var rest] => await NanoboxAsync(id, host, rest, ct),
                 ["scan", .. var rest] => await ScanAsync(rest, ct),
+                ["reach", .. var rest] => await ReachAsync(rest, ct),
                 ["down", "--all"] => await DownAllAsync(ct),
                 ["down", var id] => await DownAsync(id, ct),
                 ["sweep"] => await SweepAsync(ct),
@@ -142,6 +148,47 @@ internal static class LabCli
         var self = LabBinaryLocator.Command();
         string[] argv = [.. self.Skip(1), "scan", target.ToString(), .. request.ToArgs(), .. json ? new[] { "--json" } : []];
         return await ProcessRunner.RunInteractiveAsync(Tools.Nsenter, Netns.NsenterArgs(Find(id, from).Namespace, self[0], argv), ct);
+    }
+
+    private static async Task<int> ReachAsync(string[] args, CancellationToken ct)
+    {
+        var targets = new List<System.Net.IPAddress>();
+        int? port = null;
+        ReachGoal? goal = null;
+        var (probe, limit) = (TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(10));
+        for (var i = 0; i < args.Length; i++)
+        {
+            var value = i + 1 < args.Length ? args[i + 1] : null;
+            switch (args[i], value)
+            {
+                case ("--tcp", { } p) when int.TryParse(p, out var number) && number is > 0 and < 65536:
+                    (port, i) = (number, i + 1);
+                    break;
+                case ("--until", "open" or "blocked"):
+                    (goal, i) = (value == "open" ? ReachGoal.Open : ReachGoal.Blocked, i + 1);
+                    break;
+                case ("--probe-ms", { } ms) when int.TryParse(ms, out var n) && n > 0:
+                    (probe, i) = (TimeSpan.FromMilliseconds(n), i + 1);
+                    break;
+                case ("--limit-ms", { } ms) when int.TryParse(ms, out var n) && n > 0:
+                    (limit, i) = (TimeSpan.FromMilliseconds(n), i + 1);
+                    break;
+                case (var word, _) when System.Net.IPAddress.TryParse(word, out var address):
+                    targets.Add(address);
+                    break;
+                default:
+                    throw new LabException($"reach: unexpected argument {args[i]}\n{Help}");
+            }
+        }
+
+        if (port is not { } tcp || goal is not { } until || targets.Count == 0)
+        {
+            throw new LabException($"reach: needs --tcp PORT, --until open|blocked and at least one target\n{Help}");
+        }
+
+        var sightings = await ReachWatcher.WatchAsync(targets, tcp, until, probe, limit, ct);
+        Console.WriteLine(ReachWatcher.ToJson(sightings));
+        return sightings.All(s => s.AtUnixMs is not null) ? 0 : 1;
     }
 
     private static (string? Lab, string? From, System.Net.IPAddress Target, ScanRequest Request, bool Json) ParseScan(string[] args)
