@@ -11,7 +11,11 @@ namespace Nanobox.Node.Cluster;
 /// through Raft and answers with everything the joiner needs. Any other member sends the joiner on
 /// to the leader's join port.
 /// </summary>
-public sealed class ClusterJoinAuthority(ClusterRuntime runtime, TimeSpan certificateLifetime) : IJoinAuthority
+/// <param name="letIn">
+/// Brings this node's firewall up to the committed state. Called before answering, so the joiner's first
+/// connections to this node pass: a dropped SYN would cost it the kernel's 1 s retransmission.
+/// </param>
+public sealed class ClusterJoinAuthority(ClusterRuntime runtime, TimeSpan certificateLifetime, Func<CancellationToken, Task> letIn) : IJoinAuthority
 {
     public byte[] CaCertificateDer => runtime.CaCertificate.RawData;
 
@@ -68,6 +72,7 @@ public sealed class ClusterJoinAuthority(ClusterRuntime runtime, TimeSpan certif
             return JoinError.BadRequest(ex.Message);
         }
 
+        await letIn(cancellationToken);
         return new JoinResponse(
             certificate!,
             ca.Certificate.RawData,

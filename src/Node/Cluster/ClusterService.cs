@@ -453,6 +453,19 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, F
         }
     }
 
+    /// <summary>Reconciles the firewall now rather than at its next tick; a failure is left to the loop, which retries and reports it.</summary>
+    private async Task LetInJoinerAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await firewall.ReconcileAsync(this, cancellationToken);
+        }
+        catch (FirewallException)
+        {
+            // The joiner then waits for the next tick's retry, which logs the failure once.
+        }
+    }
+
     private void StartFirewall() => _firewallLoop ??= Task.Run(() => firewall.RunAsync(this, _stopping.Token));
 
     /// <summary>The overlay follows the firewall: it starts once the host is locked down and only ever forwards for admitted peers.</summary>
@@ -517,7 +530,7 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, F
         runtime.Consensus.PeerData = peerData;
         _runtime = runtime;
         await runtime.StartAsync(seeds, cancellationToken);
-        _joinServer = new JoinServer(Endpoints.Join, runtime.Credentials, new ClusterJoinAuthority(runtime, node.Options.CertificateLifetime), loggerFactory.CreateLogger<JoinServer>());
+        _joinServer = new JoinServer(Endpoints.Join, runtime.Credentials, new ClusterJoinAuthority(runtime, node.Options.CertificateLifetime, LetInJoinerAsync), loggerFactory.CreateLogger<JoinServer>());
         _joinServer.Start();
     }
 

@@ -278,6 +278,10 @@ public sealed partial class Memberlist
                 return true;
             }
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The caller gave up on this exchange (stopping, or a join that another seed already answered).
+        }
         catch (Exception e) when (e is IOException or OperationCanceledException or System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException)
         {
             Log.StreamFailed(_logger, endpoint, e.Message);

@@ -145,20 +145,26 @@ public sealed partial class Memberlist : IGossipReceiver, IAsyncDisposable
         _loops = [ProbeLoopAsync(stopping), GossipLoopAsync(stopping), PushPullLoopAsync(stopping)];
     }
 
-    /// <summary>Exchanges full state with each seed over a secured stream; returns how many answered.</summary>
+    /// <summary>
+    /// Exchanges full state with every seed at once and is done at the first answer: one full state is all a
+    /// joiner needs (gossip tells everyone else), and a seed whose firewall has not let this node in yet would
+    /// otherwise hold the join for the kernel's 1 s SYN retransmission. Returns 1 when a seed answered, else 0.
+    /// </summary>
     public async Task<int> JoinAsync(IEnumerable<IPEndPoint> seeds, CancellationToken cancellationToken)
     {
-        var tried = 0;
+        using var answered = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var pending = seeds.Select(seed => PushPullAsync(seed, expectedNodeId: null, answered.Token)).ToList();
+        var tried = pending.Count;
         var joined = 0;
-        foreach (var seed in seeds)
+        while (pending.Count > 0 && joined == 0)
         {
-            tried++;
-            if (await PushPullAsync(seed, expectedNodeId: null, cancellationToken).ConfigureAwait(false))
-            {
-                joined++;
-            }
+            var exchange = await Task.WhenAny(pending).ConfigureAwait(false);
+            pending.Remove(exchange);
+            joined = await exchange.ConfigureAwait(false) ? 1 : 0;
         }
 
+        await answered.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(pending).ConfigureAwait(false);
         Log.Joined(_logger, joined, tried);
         return joined;
     }
