@@ -1,0 +1,251 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+
+namespace Nanobox.Bench;
+
+using Nanobox.Lab;
+
+/// <summary>
+/// Issue 5's throughput target: TCP from a container on one host to a container on another over the overlay,
+/// against host to host on the underlay, in the same run. iperf3 is the Debian package's binary, run inside
+/// each network namespace with nsenter (the busybox test image has none), so it uses the container's own
+/// interface and overlay address. Two lab hosts with Docker form a cluster, so the firewall is active and the
+/// overlay's datagrams take the product's path (notrack); the paths alternate within each run, so machine
+/// noise falls on all of them. A second phase stops the agents (the devices and the firewall stay) to measure
+/// the overlay with tx checksum offload on the VXLAN device, which the agent would otherwise turn off again.
+/// </summary>
+public sealed class OverlayThroughputBenchmark
+{
+    private const string Iperf = "/usr/bin/iperf3";
+    private const int Port = 5201;
+    private const string VxlanDevice = "nanobox-vx";
+    private const int TcpIpHeaders = 40;
+    private static readonly string[] Features =
+        ["tx-checksumming", "tcp-segmentation-offload", "generic-segmentation-offload", "generic-receive-offload", "tx-udp_tnl-segmentation"];
+
+    /// <summary>A network namespace iperf3 runs in (a lab host's or a container's) and the address it is reached at.</summary>
+    private sealed record Site(string Name, string NamespacePath, IPAddress Address)
+    {
+        public Task<CommandResult> RunAsync(string file, IEnumerable<string> args, CancellationToken ct) =>
+            ProcessRunner.RunAsync("nsenter", [$"--net={NamespacePath}", "--", file, .. args], ct: ct);
+
+        public async Task<int> MtuAsync(CancellationToken ct) =>
+            JsonDocument.Parse((await RunAsync("ip", ["-j", "link", "show", "dev", "eth0"], ct)).EnsureSuccess().Stdout)
+                .RootElement[0].GetProperty("mtu").GetInt32();
+    }
+
+    /// <summary>One measured path: iperf3 -c from <paramref name="Client"/> to <paramref name="Server"/>, with extra client options.</summary>
+    private sealed record TcpPath(string Name, Site Client, Site Server, int Mtu, params string[] Options)
+    {
+        public List<Sample> Samples { get; } = [];
+    }
+
+    /// <summary>One iperf3 run: receiver goodput, CPU of the sending and receiving iperf3, the machine's busy share, sender retransmits.</summary>
+    private sealed record Sample(double Gbits, double SenderCpu, double ReceiverCpu, double MachineBusy, long Retransmits);
+
+    private readonly int _seconds;
+    private readonly TextWriter _output;
+    private readonly string _pidDir = Directory.CreateTempSubdirectory("nanobox-iperf-").FullName;
+
+    private OverlayThroughputBenchmark(int seconds, TextWriter output)
+    {
+        _seconds = seconds;
+        _output = output;
+    }
+
+    public static async Task<int> RunAsync(int runs, int seconds, TextWriter output, CancellationToken ct)
+    {
+        await output.WriteLineAsync($"machine: {Environment.ProcessorCount} cores, kernel {Environment.OSVersion.Version}, load average {LoadAverage.Read()}, " +
+            $"{(await ProcessRunner.RunAsync(Iperf, ["--version"], ct: ct)).Stdout.Split('\n')[0].Trim()}");
+        await using var lab = await Lab.StartAsync(new LabOptions { Hosts = 2, Docker = true }, ct);
+        var (h1, h2) = (lab.Hosts[0], lab.Hosts[1]);
+        var bench = new OverlayThroughputBenchmark(seconds, output);
+        try
+        {
+            var (underlay, overlay, mss) = await bench.PrepareAsync(h1, h2, ct);
+            TcpPath[] main = [underlay, overlay, mss];
+            await bench.MeasureAsync(main, runs, ct);
+
+            await output.WriteLineAsync("stopping both agents (devices and firewall stay), to hold tx checksum offload on the VXLAN devices...");
+            await Task.WhenAll(h1.Node.StopAsync(ct: ct), h2.Node.StopAsync(ct: ct));
+            await output.WriteLineAsync($"firewall table after the stop: {await FirewallTableAsync(h1, ct)} on h1, {await FirewallTableAsync(h2, ct)} on h2");
+            var offloadOff = new TcpPath($"{overlay.Name}, agents stopped, tx checksum offload off (as the agent sets it)", overlay.Client, overlay.Server, overlay.Mtu);
+            var offloadOn = new TcpPath($"{overlay.Name}, agents stopped, tx checksum offload on", overlay.Client, overlay.Server, overlay.Mtu);
+            for (var run = 0; run < runs; run++)
+            {
+                await SetTxChecksumAsync([h1, h2], on: true, ct);
+                offloadOn.Samples.Add(await bench.SampleAsync(offloadOn, run, runs, ct));
+                await SetTxChecksumAsync([h1, h2], on: false, ct);
+                offloadOff.Samples.Add(await bench.SampleAsync(offloadOff, run, runs, ct));
+            }
+
+            await output.WriteLineAsync($"\nload average at the end: {LoadAverage.Read()}\n");
+            await WriteTableAsync(output, underlay, [.. main, offloadOff, offloadOn]);
+            var ratio = Stats.Median(overlay.Samples.Select(s => s.Gbits)) / Stats.Median(underlay.Samples.Select(s => s.Gbits));
+            await output.WriteLineAsync($"\noverlay / underlay: {ratio:P0} (target at least 90 %: {(ratio >= 0.9 ? "met" : "NOT met")})");
+            return 0;
+        }
+        finally
+        {
+            bench.StopServers();
+        }
+    }
+
+    /// <summary>
+    /// Forms the cluster, lets iperf3 through the firewall on the underlay (as an operator would), starts a
+    /// container on each host's overlay and an iperf3 server on h1 and in h1's container.
+    /// </summary>
+    private async Task<(TcpPath Underlay, TcpPath Overlay, TcpPath UnderlayAtOverlayMss)> PrepareAsync(LabHost h1, LabHost h2, CancellationToken ct)
+    {
+        LabHost[] hosts = [h1, h2];
+        await Task.WhenAll(hosts.Select(h => h.ImportTestImageAsync(ct)));
+        await ClusterProbe.FormAsync(hosts, ct);
+        await OverlayProbe.ConvergeAsync(hosts, endpointsEach: 1);
+        (await h1.NanoboxAsync(["firewall", "allow", $"{Port}/tcp", "--from", $"{h2.Address}/32"], null, ct)).EnsureSuccess();
+
+        var sites = new List<Site>();
+        foreach (var host in hosts)
+        {
+            var address = await OverlayProbe.AddressInBlockAsync(host, 10);
+            await OverlayProbe.RunContainerAsync(host, "iperf", address, "sleep 1000000");
+            var pid = (await host.DockerAsync("inspect", "-f", "{{.State.Pid}}", "iperf")).EnsureSuccess().Stdout.Trim();
+            sites.Add(new Site($"{host.Name}", host.NamespacePath, host.Address));
+            sites.Add(new Site($"{host.Name}'s container", $"/proc/{pid}/ns/net", address));
+        }
+
+        await OverlayProbe.ConvergeAsync(hosts, endpointsEach: 2);
+        foreach (var host in hosts)
+        {
+            var firewall = JsonDocument.Parse((await host.NanoboxAsync(["firewall", "show", "--json"], null, ct)).EnsureSuccess().Stdout).RootElement;
+            var notrack = (await host.RunAsync("nft", ["list", "chain", "inet", "nanobox", "raw_prerouting"], ct: ct)).EnsureSuccess().Stdout;
+            await _output.WriteLineAsync($"{host.Name}: firewall {firewall.GetProperty("state").GetString()}, VXLAN notrack rule {(notrack.Contains("notrack", StringComparison.Ordinal) ? "present" : "MISSING")}");
+        }
+
+        var (host1, container1, host2, container2) = (sites[0], sites[1], sites[2], sites[3]);
+        foreach (var site in new[] { host1, container1, host2, container2 })
+        {
+            await _output.WriteLineAsync($"{site.Name} eth0: {await FeaturesAsync(site, "eth0", ct)}");
+        }
+
+        await _output.WriteLineAsync($"h1 {VxlanDevice}: {await FeaturesAsync(host1, VxlanDevice, ct)}");
+        foreach (var server in new[] { host1, container1 })
+        {
+            (await server.RunAsync(Iperf, ["-s", "-D", "-p", $"{Port}", "-B", server.Address.ToString(), "--pidfile", PidFile(server)], ct)).EnsureSuccess();
+        }
+
+        var underlayMtu = Math.Min(await host1.MtuAsync(ct), await host2.MtuAsync(ct));
+        var overlayMtu = Math.Min(await container1.MtuAsync(ct), await container2.MtuAsync(ct));
+        return (
+            new TcpPath("host h2 → host h1, underlay", host2, host1, underlayMtu),
+            new TcpPath("container on h2 → container on h1, overlay", container2, container1, overlayMtu),
+            new TcpPath($"host h2 → host h1, underlay, MSS of the overlay (-M {overlayMtu - TcpIpHeaders})", host2, host1, underlayMtu, "-M", $"{overlayMtu - TcpIpHeaders}"));
+    }
+
+    /// <summary><paramref name="runs"/> rounds; each round measures every path once, in turn, after a short untimed warm-up of each.</summary>
+    private async Task MeasureAsync(IReadOnlyList<TcpPath> paths, int runs, CancellationToken ct)
+    {
+        foreach (var path in paths)
+        {
+            (await IperfAsync(path, 1, ct)).EnsureSuccess();
+        }
+
+        for (var run = 0; run < runs; run++)
+        {
+            foreach (var path in paths)
+            {
+                path.Samples.Add(await SampleAsync(path, run, runs, ct));
+            }
+        }
+    }
+
+    private async Task<Sample> SampleAsync(TcpPath path, int run, int runs, CancellationToken ct)
+    {
+        var before = MachineCpu.Read();
+        var report = JsonDocument.Parse((await IperfAsync(path, _seconds, ct)).EnsureSuccess().Stdout).RootElement.GetProperty("end");
+        var busy = MachineCpu.Read().BusySince(before);
+        var cpu = report.GetProperty("cpu_utilization_percent");
+        var sample = new Sample(
+            report.GetProperty("sum_received").GetProperty("bits_per_second").GetDouble() / 1e9,
+            cpu.GetProperty("host_total").GetDouble(),
+            cpu.GetProperty("remote_total").GetDouble(),
+            busy * 100,
+            report.GetProperty("sum_sent").GetProperty("retransmits").GetInt64());
+        await _output.WriteLineAsync($"run {run + 1}/{runs}, {path.Name}: {sample.Gbits:F2} Gbit/s, machine {sample.MachineBusy:F0} % busy, {sample.Retransmits} retransmits");
+        return sample;
+    }
+
+    private Task<CommandResult> IperfAsync(TcpPath path, int seconds, CancellationToken ct) =>
+        path.Client.RunAsync(Iperf, ["-c", path.Server.Address.ToString(), "-p", $"{Port}", "-t", $"{seconds}", "-J", .. path.Options], ct);
+
+    private static async Task WriteTableAsync(TextWriter output, TcpPath baseline, IEnumerable<TcpPath> paths)
+    {
+        var reference = Stats.Median(baseline.Samples.Select(s => s.Gbits));
+        await output.WriteLineAsync("| path | MTU | n | median Gbit/s | min | max | / underlay | sender iperf3 CPU % | receiver iperf3 CPU % | machine busy % | retransmits |");
+        await output.WriteLineAsync("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var path in paths)
+        {
+            var gbits = path.Samples.Select(s => s.Gbits).ToList();
+            var median = Stats.Median(gbits);
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"| {path.Name} | {path.Mtu} | {gbits.Count} | {median:F2} | {gbits.Min():F2} | {gbits.Max():F2} | {median / reference:P0} | " +
+                $"{Stats.Median(path.Samples.Select(s => s.SenderCpu)):F0} | {Stats.Median(path.Samples.Select(s => s.ReceiverCpu)):F0} | " +
+                $"{Stats.Median(path.Samples.Select(s => s.MachineBusy)):F0} | {Stats.Median(path.Samples.Select(s => (double)s.Retransmits)):F0} |"));
+        }
+    }
+
+    /// <summary>The offload features that decide how many packets each byte costs, as ethtool -k names them.</summary>
+    private static async Task<string> FeaturesAsync(Site site, string device, CancellationToken ct)
+    {
+        var lines = (await site.RunAsync("ethtool", ["-k", device], ct)).EnsureSuccess().Stdout.Split('\n');
+        return string.Join(", ", lines.Select(l => l.Trim()).Where(l => Features.Any(f => l.StartsWith(f + ":", StringComparison.Ordinal))));
+    }
+
+    private static async Task SetTxChecksumAsync(IEnumerable<LabHost> hosts, bool on, CancellationToken ct)
+    {
+        foreach (var host in hosts)
+        {
+            (await host.RunAsync("ethtool", ["-K", VxlanDevice, "tx", on ? "on" : "off"], ct: ct)).EnsureSuccess();
+        }
+    }
+
+    private static async Task<string> FirewallTableAsync(LabHost host, CancellationToken ct) =>
+        (await host.RunAsync("nft", ["list", "table", "inet", "nanobox"], ct: ct)).Succeeded ? "present" : "GONE";
+
+    private string PidFile(Site site) => Path.Combine(_pidDir, $"{site.Address}.pid");
+
+    /// <summary>Stops the iperf3 daemons (they would keep the namespaces alive) and removes their pid files.</summary>
+    private void StopServers()
+    {
+        foreach (var file in Directory.GetFiles(_pidDir))
+        {
+            if (int.TryParse(File.ReadAllText(file).Trim(), out var pid))
+            {
+                try
+                {
+                    System.Diagnostics.Process.GetProcessById(pid).Kill();
+                }
+                catch (ArgumentException)
+                {
+                    // already gone
+                }
+            }
+        }
+
+        Directory.Delete(_pidDir, recursive: true);
+    }
+
+    /// <summary>The machine's CPU time from /proc/stat (all cores): busy and total jiffies.</summary>
+    private readonly record struct MachineCpu(long Busy, long Total)
+    {
+        public static MachineCpu Read()
+        {
+            var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Take(8)
+                .Select(f => long.Parse(f, CultureInfo.InvariantCulture)).ToArray();
+            var idle = fields[3] + fields[4];
+            return new MachineCpu(fields.Sum() - idle, fields.Sum());
+        }
+
+        public double BusySince(MachineCpu before) => (double)(Busy - before.Busy) / Math.Max(1, Total - before.Total);
+    }
+}
