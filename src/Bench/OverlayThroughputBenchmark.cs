@@ -12,8 +12,9 @@ using Nanobox.Lab;
 /// each network namespace with nsenter (the busybox test image has none), so it uses the container's own
 /// interface and overlay address. Two lab hosts with Docker form a cluster, so the firewall is active and the
 /// overlay's datagrams take the product's path (notrack); the paths alternate within each run, so machine
-/// noise falls on all of them. A second phase stops the agents (the devices and the firewall stay) to measure
-/// the overlay with tx checksum offload on the VXLAN device, which the agent would otherwise turn off again.
+/// noise falls on all of them. A second phase of diagnostics stops the agents (the devices and the firewall
+/// stay) and changes one device setting per path for each of its runs: tx checksum offload on the VXLAN
+/// devices (which a running agent would turn off again), and TSO/GSO off on the sender's underlay veth.
 /// </summary>
 public sealed class OverlayThroughputBenchmark
 {
@@ -39,10 +40,28 @@ public sealed class OverlayThroughputBenchmark
     private sealed record TcpPath(string Name, Site Client, Site Server, int Mtu, params string[] Options)
     {
         public List<Sample> Samples { get; } = [];
+
+        /// <summary>A device setting changed for each of this path's iperf3 runs and restored after it.</summary>
+        public EthtoolSetting? Setting { get; init; }
     }
 
-    /// <summary>One iperf3 run: receiver goodput, CPU of the sending and receiving iperf3, the machine's busy share, sender retransmits.</summary>
-    private sealed record Sample(double Gbits, double SenderCpu, double ReceiverCpu, double MachineBusy, long Retransmits);
+    private sealed record EthtoolSetting(LabHost[] Hosts, string Device, string[] Change, string[] Restore)
+    {
+        public Task ApplyAsync(CancellationToken ct) => SetAsync(Change, ct);
+
+        public Task RestoreAsync(CancellationToken ct) => SetAsync(Restore, ct);
+
+        private async Task SetAsync(string[] features, CancellationToken ct)
+        {
+            foreach (var host in Hosts)
+            {
+                (await host.RunAsync("ethtool", ["-K", Device, .. features], ct: ct)).EnsureSuccess();
+            }
+        }
+    }
+
+    /// <summary>One iperf3 run: receiver goodput, CPU of the sending and receiving iperf3, the machine's and its busiest core's busy share, sender retransmits.</summary>
+    private sealed record Sample(double Gbits, double SenderCpu, double ReceiverCpu, double MachineBusy, double BusiestCore, long Retransmits);
 
     private readonly int _seconds;
     private readonly TextWriter _output;
@@ -67,21 +86,25 @@ public sealed class OverlayThroughputBenchmark
             TcpPath[] main = [underlay, overlay, mss];
             await bench.MeasureAsync(main, runs, ct);
 
-            await output.WriteLineAsync("stopping both agents (devices and firewall stay), to hold tx checksum offload on the VXLAN devices...");
+            await output.WriteLineAsync("stopping both agents (devices and firewall stay), so that settings they would correct hold for the diagnostics...");
             await Task.WhenAll(h1.Node.StopAsync(ct: ct), h2.Node.StopAsync(ct: ct));
             await output.WriteLineAsync($"firewall table after the stop: {await FirewallTableAsync(h1, ct)} on h1, {await FirewallTableAsync(h2, ct)} on h2");
-            var offloadOff = new TcpPath($"{overlay.Name}, agents stopped, tx checksum offload off (as the agent sets it)", overlay.Client, overlay.Server, overlay.Mtu);
-            var offloadOn = new TcpPath($"{overlay.Name}, agents stopped, tx checksum offload on", overlay.Client, overlay.Server, overlay.Mtu);
-            for (var run = 0; run < runs; run++)
-            {
-                await SetTxChecksumAsync([h1, h2], on: true, ct);
-                offloadOn.Samples.Add(await bench.SampleAsync(offloadOn, run, runs, ct));
-                await SetTxChecksumAsync([h1, h2], on: false, ct);
-                offloadOff.Samples.Add(await bench.SampleAsync(offloadOff, run, runs, ct));
-            }
+            TcpPath[] diagnostics =
+            [
+                new($"{overlay.Name}, agents stopped (control)", overlay.Client, overlay.Server, overlay.Mtu),
+                new($"{overlay.Name}, agents stopped, tx checksum offload on {VxlanDevice}", overlay.Client, overlay.Server, overlay.Mtu)
+                {
+                    Setting = new EthtoolSetting([h1, h2], VxlanDevice, ["tx", "on"], ["tx", "off"]),
+                },
+                new($"{underlay.Name}, TSO and GSO off on h2's eth0", underlay.Client, underlay.Server, underlay.Mtu)
+                {
+                    Setting = new EthtoolSetting([h2], "eth0", ["tso", "off", "gso", "off"], ["tso", "on", "gso", "on"]),
+                },
+            ];
+            await bench.MeasureAsync(diagnostics, runs, ct);
 
             await output.WriteLineAsync($"\nload average at the end: {LoadAverage.Read()}\n");
-            await WriteTableAsync(output, underlay, [.. main, offloadOff, offloadOn]);
+            await WriteTableAsync(output, underlay, [.. main, .. diagnostics]);
             var ratio = Stats.Median(overlay.Samples.Select(s => s.Gbits)) / Stats.Median(underlay.Samples.Select(s => s.Gbits));
             await output.WriteLineAsync($"\noverlay / underlay: {ratio:P0} (target at least 90 %: {(ratio >= 0.9 ? "met" : "NOT met")})");
             return 0;
@@ -163,26 +186,44 @@ public sealed class OverlayThroughputBenchmark
     {
         var before = MachineCpu.Read();
         var report = JsonDocument.Parse((await IperfAsync(path, _seconds, ct)).EnsureSuccess().Stdout).RootElement.GetProperty("end");
-        var busy = MachineCpu.Read().BusySince(before);
+        var (machine, core) = MachineCpu.Read().BusySince(before);
         var cpu = report.GetProperty("cpu_utilization_percent");
         var sample = new Sample(
             report.GetProperty("sum_received").GetProperty("bits_per_second").GetDouble() / 1e9,
             cpu.GetProperty("host_total").GetDouble(),
             cpu.GetProperty("remote_total").GetDouble(),
-            busy * 100,
+            machine,
+            core,
             report.GetProperty("sum_sent").GetProperty("retransmits").GetInt64());
-        await _output.WriteLineAsync($"run {run + 1}/{runs}, {path.Name}: {sample.Gbits:F2} Gbit/s, machine {sample.MachineBusy:F0} % busy, {sample.Retransmits} retransmits");
+        await _output.WriteLineAsync($"run {run + 1}/{runs}, {path.Name}: {sample.Gbits:F2} Gbit/s, machine {sample.MachineBusy:F0} % busy (busiest core {sample.BusiestCore:F0} %), {sample.Retransmits} retransmits");
         return sample;
     }
 
-    private Task<CommandResult> IperfAsync(TcpPath path, int seconds, CancellationToken ct) =>
-        path.Client.RunAsync(Iperf, ["-c", path.Server.Address.ToString(), "-p", $"{Port}", "-t", $"{seconds}", "-J", .. path.Options], ct);
+    private static async Task<CommandResult> IperfAsync(TcpPath path, int seconds, CancellationToken ct)
+    {
+        if (path.Setting is { } setting)
+        {
+            await setting.ApplyAsync(ct);
+        }
+
+        try
+        {
+            return await path.Client.RunAsync(Iperf, ["-c", path.Server.Address.ToString(), "-p", $"{Port}", "-t", $"{seconds}", "-J", .. path.Options], ct);
+        }
+        finally
+        {
+            if (path.Setting is { } restore)
+            {
+                await restore.RestoreAsync(ct);
+            }
+        }
+    }
 
     private static async Task WriteTableAsync(TextWriter output, TcpPath baseline, IEnumerable<TcpPath> paths)
     {
         var reference = Stats.Median(baseline.Samples.Select(s => s.Gbits));
-        await output.WriteLineAsync("| path | MTU | n | median Gbit/s | min | max | / underlay | sender iperf3 CPU % | receiver iperf3 CPU % | machine busy % | retransmits |");
-        await output.WriteLineAsync("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        await output.WriteLineAsync("| path | MTU | n | median Gbit/s | min | max | / underlay | sender iperf3 CPU % | receiver iperf3 CPU % | machine busy % | busiest core % | retransmits |");
+        await output.WriteLineAsync("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var path in paths)
         {
             var gbits = path.Samples.Select(s => s.Gbits).ToList();
@@ -190,7 +231,7 @@ public sealed class OverlayThroughputBenchmark
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"| {path.Name} | {path.Mtu} | {gbits.Count} | {median:F2} | {gbits.Min():F2} | {gbits.Max():F2} | {median / reference:P0} | " +
                 $"{Stats.Median(path.Samples.Select(s => s.SenderCpu)):F0} | {Stats.Median(path.Samples.Select(s => s.ReceiverCpu)):F0} | " +
-                $"{Stats.Median(path.Samples.Select(s => s.MachineBusy)):F0} | {Stats.Median(path.Samples.Select(s => (double)s.Retransmits)):F0} |"));
+                $"{Stats.Median(path.Samples.Select(s => s.MachineBusy)):F0} | {Stats.Median(path.Samples.Select(s => s.BusiestCore)):F0} | {Stats.Median(path.Samples.Select(s => (double)s.Retransmits)):F0} |"));
         }
     }
 
@@ -199,14 +240,6 @@ public sealed class OverlayThroughputBenchmark
     {
         var lines = (await site.RunAsync("ethtool", ["-k", device], ct)).EnsureSuccess().Stdout.Split('\n');
         return string.Join(", ", lines.Select(l => l.Trim()).Where(l => Features.Any(f => l.StartsWith(f + ":", StringComparison.Ordinal))));
-    }
-
-    private static async Task SetTxChecksumAsync(IEnumerable<LabHost> hosts, bool on, CancellationToken ct)
-    {
-        foreach (var host in hosts)
-        {
-            (await host.RunAsync("ethtool", ["-K", VxlanDevice, "tx", on ? "on" : "off"], ct: ct)).EnsureSuccess();
-        }
     }
 
     private static async Task<string> FirewallTableAsync(LabHost host, CancellationToken ct) =>
@@ -235,17 +268,24 @@ public sealed class OverlayThroughputBenchmark
         Directory.Delete(_pidDir, recursive: true);
     }
 
-    /// <summary>The machine's CPU time from /proc/stat (all cores): busy and total jiffies.</summary>
-    private readonly record struct MachineCpu(long Busy, long Total)
+    /// <summary>CPU time from /proc/stat: busy and total jiffies of the whole machine and of each core.</summary>
+    private sealed record MachineCpu(IReadOnlyList<(long Busy, long Total)> Counters)
     {
-        public static MachineCpu Read()
+        public static MachineCpu Read() =>
+            new([.. File.ReadLines("/proc/stat").TakeWhile(l => l.StartsWith("cpu", StringComparison.Ordinal)).Select(Parse)]);
+
+        /// <summary>The machine's busy share and its busiest core's since <paramref name="before"/>, in percent.</summary>
+        public (double Machine, double BusiestCore) BusySince(MachineCpu before)
         {
-            var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Take(8)
-                .Select(f => long.Parse(f, CultureInfo.InvariantCulture)).ToArray();
-            var idle = fields[3] + fields[4];
-            return new MachineCpu(fields.Sum() - idle, fields.Sum());
+            var shares = Counters.Zip(before.Counters, (now, then) => 100.0 * (now.Busy - then.Busy) / Math.Max(1, now.Total - then.Total)).ToList();
+            return (shares[0], shares.Skip(1).Max());
         }
 
-        public double BusySince(MachineCpu before) => (double)(Busy - before.Busy) / Math.Max(1, Total - before.Total);
+        /// <summary>"cpu[N] user nice system idle iowait irq softirq steal ...": idle and iowait are not busy.</summary>
+        private static (long Busy, long Total) Parse(string line)
+        {
+            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Take(8).Select(f => long.Parse(f, CultureInfo.InvariantCulture)).ToArray();
+            return (fields.Sum() - fields[3] - fields[4], fields.Sum());
+        }
     }
 }
