@@ -189,7 +189,7 @@ public sealed class OverlayThroughputBenchmark
     private async Task<Sample> SampleAsync(TcpPath path, int run, int runs, CancellationToken ct)
     {
         var before = MachineCpu.Read();
-        var report = JsonDocument.Parse((await IperfAsync(path, _seconds, ct)).EnsureSuccess().Stdout).RootElement.GetProperty("end");
+        var report = await ReportAsync(path, ct);
         var (machine, core) = MachineCpu.Read().BusySince(before);
         var cpu = report.GetProperty("cpu_utilization_percent");
         var sample = new Sample(
@@ -201,6 +201,32 @@ public sealed class OverlayThroughputBenchmark
             report.GetProperty("sum_sent").GetProperty("retransmits").GetInt64());
         await _output.WriteLineAsync($"run {run + 1}/{runs}, {path.Name}: {sample.Gbits:F2} Gbit/s, machine {sample.MachineBusy:F0} % busy (busiest core {sample.BusiestCore:F0} %), {sample.Retransmits} retransmits");
         return sample;
+    }
+
+    /// <summary>
+    /// The "end" section of a complete iperf3 report. A run that ended without one (iperf3's "error", e.g.
+    /// the server still busy with the previous test on a loaded machine) is said and repeated, up to 3 times.
+    /// </summary>
+    private async Task<JsonElement> ReportAsync(TcpPath path, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var result = await IperfAsync(path, _seconds, ct);
+            var report = JsonDocument.Parse(result.Stdout).RootElement;
+            if (report.TryGetProperty("end", out var end) && end.TryGetProperty("cpu_utilization_percent", out _))
+            {
+                return end;
+            }
+
+            var reason = report.TryGetProperty("error", out var error) ? error.GetString() : $"no complete report (exit {result.ExitCode})";
+            if (attempt == 3)
+            {
+                throw new InvalidOperationException($"iperf3, {path.Name}: {reason}\n{result.Stdout}");
+            }
+
+            await _output.WriteLineAsync($"iperf3, {path.Name}: {reason}; again");
+            await Task.Delay(TimeSpan.FromSeconds(1), ct);
+        }
     }
 
     private static async Task<CommandResult> IperfAsync(TcpPath path, int seconds, CancellationToken ct)
