@@ -18,11 +18,14 @@ switch (args)
 
     case ["overlay-kernel", ..]:
         return await OverlayKernelBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 3, Console.Out);
+    case ["overlay-throughput", ..]:
+        return await OverlayThroughputBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 3, args.Length > 2 ? int.Parse(args[2]) : 5, Console.Out, cancel.Token);
 
     default:
         Console.Error.WriteLine("usage: nanobox-bench foundation CANDIDATE_BINARY BASELINE_BINARY DEB [RUNS]");
         Console.Error.WriteLine("       nanobox-bench cluster [RUNS]   (root: builds a lab of 5 + RUNS hosts)");
         Console.Error.WriteLine("       nanobox-bench firewall [RUNS]  (root, in a network namespace of its own: `unshare --net`)");
         Console.Error.WriteLine("       nanobox-bench overlay-kernel [RUNS]   (root: netlink vs iproute2 in a scratch namespace)");
+        Console.Error.WriteLine("       nanobox-bench overlay-throughput [RUNS] [SECONDS]   (root: iperf3 over the overlay vs the underlay in a 2-host Docker lab)");
         return 64;
 }

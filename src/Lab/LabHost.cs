@@ -33,6 +33,9 @@ public sealed class LabHost
     public int Index { get; }
     public string Name { get; }
     public string Namespace { get; }
+
+    /// <summary>/run/netns/&lt;namespace&gt;, for `nsenter --net=`.</summary>
+    public string NamespacePath => Netns.PathOf(Namespace);
     public IPAddress Address { get; }
     public IPAddress Address6 { get; }
     public string Mac { get; }

@@ -1,14 +1,15 @@
 using System.Net;
 using System.Text.Json;
 
-namespace Nanobox.Node.Tests.OverlayLab;
+namespace Nanobox.Lab;
 
-using Nanobox.Lab;
-
-/// <summary>What the overlay lab tests ask of hosts: the agent's view, containers on the overlay, and the kernel's entries and counters.</summary>
-internal static class OverlayProbe
+/// <summary>
+/// What the overlay lab tests and the overlay throughput benchmark ask of hosts: the agent's view, containers
+/// on the overlay, and the kernel's entries and counters.
+/// </summary>
+public static class OverlayProbe
 {
-    public const string Image = "nanobox-lab/busybox:latest";
+    public const string Image = TestImage.Tag;
 
     public static async Task<JsonElement> ShowAsync(LabHost host) =>
         JsonDocument.Parse((await host.NanoboxAsync("overlay", "show", "--json")).EnsureSuccess().Stdout).RootElement.Clone();
