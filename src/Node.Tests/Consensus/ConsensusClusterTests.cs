@@ -170,8 +170,29 @@ public sealed class ConsensusClusterTests(ITestOutputHelper output)
         var member = new TestTls(cluster.Pki.Ca, cluster.Pki.Issue("x1"));
         var client = new ControlClient(member);
         var peer = new ControlPeer(voter.NodeId, voter.Requests);
-        var fetched = await client.FetchStateAsync(peer, sinceVersion: 0, None);
+        var fetched = await client.FetchStateAsync(peer, sinceVersion: 0, TimeSpan.Zero, None);
         Assert.Equal(Json(state), Json(fetched!));
-        Assert.Null(await client.FetchStateAsync(peer, sinceVersion: state.Version, None));
+        Assert.Null(await client.FetchStateAsync(peer, sinceVersion: state.Version, TimeSpan.Zero, None));
+    }
+
+    [Fact]
+    public async Task A_long_poll_answers_when_a_newer_state_commits_and_unchanged_after_its_wait()
+    {
+        await using var cluster = await TestCluster.FormAsync(1, output);
+        var voter = await cluster.WaitForLeaderAsync();
+        var state = await voter.Node.ReplicateAsync(AddMember("x1"), None);
+        var client = new ControlClient(new TestTls(cluster.Pki.Ca, cluster.Pki.Issue("x1")));
+        var peer = new ControlPeer(voter.NodeId, voter.Requests);
+
+        // Nothing newer: the voter holds the fetch for the wait, then says unchanged.
+        Assert.Null(await client.FetchStateAsync(peer, state.Version, TimeSpan.FromMilliseconds(200), None));
+
+        // A commit during the wait ends it with the new state, long before the wait is over.
+        var waiting = client.FetchStateAsync(peer, state.Version, TimeSpan.FromMinutes(5), None);
+        await Task.Delay(200);
+        Assert.False(waiting.IsCompleted, "the fetch should wait for a newer state");
+        var newer = await voter.Node.ReplicateAsync(AddMember("x2"), None);
+        var fetched = await waiting.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(newer.Version, fetched!.Version);
     }
 }

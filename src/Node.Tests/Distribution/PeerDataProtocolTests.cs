@@ -218,6 +218,8 @@ public sealed class PeerDataProtocolTests : IAsyncLifetime
 
         public ClusterState State => ClusterState.Empty;
 
+        public Task<ClusterState> WaitForNewerStateAsync(long sinceVersion, TimeSpan wait, CancellationToken cancellationToken) => Task.FromResult(State);
+
         public IPeerDataHandler? PeerData => data;
 
         public Task<ClusterState> ReplicateAsLeaderAsync(ClusterCommand command, CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
@@ -17,8 +18,17 @@ namespace Nanobox.Node.Cluster;
 /// </summary>
 public sealed partial class ClusterRuntime : IAsyncDisposable
 {
-    /// <summary>How often the leader reconsiders voters and a non-voter polls for newer state.</summary>
+    /// <summary>How often the leader reconsiders voters; also the pause after a failed state fetch.</summary>
     private static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// How long a voter holds a follower's state fetch open until it has something newer (a long poll): a
+    /// commit reaches non-voters as soon as their voter applies it, at one request per commit or per wait.
+    /// </summary>
+    private static readonly TimeSpan FollowWait = TimeSpan.FromSeconds(5);
+
+    /// <summary>The least time between fetches, so a peer that answers at once cannot make the loop spin.</summary>
+    private static readonly TimeSpan FollowMinPeriod = TimeSpan.FromMilliseconds(50);
 
     /// <summary>
     /// Every 2 s, members that gossip has given up on (dead, left, never seen) but the replicated state
@@ -42,6 +52,7 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
     private (long Version, RevocationList List) _revocations = (-1, RevocationList.Empty);
     private UdpTcpGossipTransport? _transport;
     private Task? _loop;
+    private Task? _followLoop;
     private DateTimeOffset _renewAt;
     private long _appliedKeysRevision = -1;
     private bool _addressMoved;
@@ -77,6 +88,7 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
         KeyRing = GossipKeyRing.Deserialize(local.GossipKeys);
         _followed = store.Get(FollowedCollection, FollowedKey, ConsensusJsonContext.Default.ClusterState) ?? ClusterState.Empty;
         Consensus.CertificateSigner = SignCertificateAsync;
+        Consensus.StateChanged += _ => StateChanged?.Invoke();
         // Certificates start ClockSkewAllowance before they are issued: the renewal point counts from the issue time.
         var certificate = Credentials.Certificate;
         var issued = new DateTimeOffset(certificate.NotBefore) + ClusterCertificateAuthority.ClockSkewAllowance;
@@ -85,6 +97,9 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
 
     /// <summary>The node's certificate was renewed and saved; the owner restarts the runtime to use it everywhere.</summary>
     public event Action<LocalCluster>? Renewed;
+
+    /// <summary>A newer state arrived, applied through Raft or pulled from a voter; read <see cref="State"/>. Keep handlers short.</summary>
+    public event Action? StateChanged;
 
     public DateTimeOffset CertificateExpiresAt => Credentials.Certificate.NotAfter;
 
@@ -154,6 +169,7 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
         await JoinGossipAsync(seeds, cancellationToken);
         _addressMoved = State.Members.TryGetValue(_node.Identity.Id, out var recorded) && recorded.Addresses.FirstOrDefault() != _node.Advertise.ToString();
         _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
+        _followLoop = Task.Run(() => FollowLoopAsync(_stopping.Token), CancellationToken.None);
         LogStarted(_logger, ClusterId, _endpoints.Gossip, _endpoints.Control);
     }
 
@@ -241,12 +257,6 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
                     {
                         await ReconcileVotersAsync(cancellationToken);
                     }
-                }
-                else
-                {
-                    // Non-voters live on what they pull; a voter pulls too, which costs an "unchanged" answer
-                    // and rescues a voter demoted while it was down (its own Raft replica stopped at the demotion).
-                    await FollowStateAsync(cancellationToken);
                 }
 
                 if (DateTimeOffset.UtcNow >= _renewAt && await RenewCertificateAsync(cancellationToken))
@@ -530,7 +540,39 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
     /// Pulls newer state from a voter, known from the state it has or, right after joining, from gossip
     /// (members announce their role). A non-voter is outside the Raft configuration and lives on this.
     /// </summary>
-    private async Task FollowStateAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Every node but the leader follows the state: non-voters live on what they pull; a voter pulls too, which
+    /// costs an idle long poll and rescues a voter demoted while it was down (its own Raft replica stopped at the demotion).
+    /// </summary>
+    private async Task FollowLoopAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var answered = false;
+            try
+            {
+                answered = !IsLeader && await FollowStateAsync(cancellationToken);
+                var pause = (answered ? FollowMinPeriod : TickInterval) - Stopwatch.GetElapsedTime(started);
+                if (pause > TimeSpan.Zero)
+                {
+                    await Task.Delay(pause, cancellationToken);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                LogTickFailed(_logger, ex.Message);
+                await Task.Delay(TickInterval, CancellationToken.None);
+            }
+        }
+    }
+
+    /// <returns>Whether a voter answered (with a newer state or, after the wait, none).</returns>
+    private async Task<bool> FollowStateAsync(CancellationToken cancellationToken)
     {
         var voters = State.Voters.Select(v => (v.NodeId, Address: IPAddress.Parse(v.Addresses[0])))
             .Concat((Gossip?.Members() ?? []).Where(m => m.Meta.Role is VoterRole or LeaderRole && m.State == MemberState.Alive).Select(m => (NodeId: m.Id, Address: m.Meta.Addresses[0])))
@@ -541,19 +583,22 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
         {
             try
             {
-                if (await _control.FetchStateAsync(new ControlPeer(nodeId, new IPEndPoint(address, _endpoints.Requests.Port)), State.Version, cancellationToken) is { } newer)
+                if (await _control.FetchStateAsync(new ControlPeer(nodeId, new IPEndPoint(address, _endpoints.Requests.Port)), State.Version, FollowWait, cancellationToken) is { } newer)
                 {
                     _followed = newer;
                     _store.Put(FollowedCollection, FollowedKey, newer, ConsensusJsonContext.Default.ClusterState);
+                    StateChanged?.Invoke();
                 }
 
-                return;
+                return true;
             }
             catch (Exception ex) when (ex is IOException or TimeoutException or System.Net.Sockets.SocketException or InvalidDataException or LeaderUnavailableException)
             {
                 LogFollowFailed(_logger, nodeId, ex.Message);
             }
         }
+
+        return false;
     }
 
     /// <summary>Asks member <paramref name="nodeId"/> to open new TCP connections back to this node on <paramref name="ports"/>.</summary>
@@ -575,6 +620,11 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
         if (_loop is not null)
         {
             await _loop.ConfigureAwait(false);
+        }
+
+        if (_followLoop is not null)
+        {
+            await _followLoop.ConfigureAwait(false);
         }
 
         // The memberlist owns its transport and disposes it; a transport bound before the memberlist existed is ours.

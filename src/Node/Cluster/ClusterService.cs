@@ -526,6 +526,7 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, F
     {
         var runtime = new ClusterRuntime(node, store, local, Endpoints, new VoterPlannerOptions { VoterReplaceAfter = node.Options.VoterReplaceAfter }, loggerFactory);
         runtime.Renewed += renewed => _ = RestartAsync(renewed);
+        runtime.StateChanged += firewall.Wake;
         runtime.Announce(_overlayAnnouncement);
         runtime.Consensus.PeerData = peerData;
         _runtime = runtime;

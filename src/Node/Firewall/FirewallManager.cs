@@ -33,6 +33,7 @@ public sealed partial class FirewallManager(NodeContext node, INodeStore store, 
     private readonly GossipSightings _sightings = new();
     private readonly Dictionary<IPAddress, DateTimeOffset> _cuts = [];
     private FirewallKernel? _kernel;
+    private readonly SemaphoreSlim _wake = new(0, 1);
     private Applied? _applied;
     private (string Key, string Reason)? _rejected;
     private FirewallChange? _lastChange;
@@ -122,14 +123,27 @@ public sealed partial class FirewallManager(NodeContext node, INodeStore store, 
         }
     }
 
-    /// <summary>Reconciles every <see cref="ReconcileInterval"/> until cancelled.</summary>
-    public async Task RunAsync(IFirewallCluster cluster, CancellationToken cancellationToken)
+    /// <summary>Asks the loop to reconcile now rather than at its next tick: the cluster's state changed.</summary>
+    public void Wake()
     {
-        using var timer = new PeriodicTimer(ReconcileInterval);
         try
         {
-            while (await timer.WaitForNextTickAsync(cancellationToken))
+            _wake.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already woken: the next reconcile sees every change so far.
+        }
+    }
+
+    /// <summary>Reconciles every <see cref="ReconcileInterval"/>, and at once when woken, until cancelled.</summary>
+    public async Task RunAsync(IFirewallCluster cluster, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
             {
+                await _wake.WaitAsync(ReconcileInterval, cancellationToken);
                 try
                 {
                     await ReconcileAsync(cluster, cancellationToken);

@@ -64,6 +64,35 @@ public sealed class ConsensusNode : IControlRequestHandler, IAsyncDisposable
     /// <summary>A command was applied (or a snapshot installed): the new state. Raised on the apply path; keep handlers short.</summary>
     public event Action<ClusterState>? StateChanged;
 
+    /// <inheritdoc />
+    public async Task<ClusterState> WaitForNewerStateAsync(long sinceVersion, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        var newer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnChanged(ClusterState state)
+        {
+            if (state.Version > sinceVersion)
+                newer.TrySetResult();
+        }
+
+        StateChanged += OnChanged;
+        try
+        {
+            // Checked after subscribing: a change between the check and the subscription is not missed.
+            if (State.Version <= sinceVersion)
+                await newer.Task.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Nothing newer within the wait: the follower hears "unchanged" and asks again.
+        }
+        finally
+        {
+            StateChanged -= OnChanged;
+        }
+
+        return State;
+    }
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var raftDir = Directory.CreateDirectory(_options.RaftDirectory);

@@ -9,6 +9,8 @@ namespace Nanobox.Node.Cluster.Consensus;
 /// </summary>
 public sealed class ControlClient(IStreamSecurity security) : ILeaderForwarder
 {
+    private static readonly TimeSpan FetchGrace = TimeSpan.FromSeconds(3);
+
     public async Task<ClusterState> ForwardAsync(ControlPeer leader, ClusterCommand command, CancellationToken cancellationToken)
     {
         var request = new ControlRequest(ControlRequestKind.Replicate, new CommandEnvelope(CommandEnvelope.CurrentSchema, command), 0);
@@ -36,10 +38,23 @@ public sealed class ControlClient(IStreamSecurity security) : ILeaderForwarder
         };
     }
 
+    /// <param name="wait">How long the peer may hold the answer until it has a newer state (a long poll); zero answers at once.</param>
     /// <returns>The peer's state when newer than <paramref name="sinceVersion"/>, else null.</returns>
-    public async Task<ClusterState?> FetchStateAsync(ControlPeer peer, long sinceVersion, CancellationToken cancellationToken)
+    public async Task<ClusterState?> FetchStateAsync(ControlPeer peer, long sinceVersion, TimeSpan wait, CancellationToken cancellationToken)
     {
-        var response = await SendAsync(peer, new ControlRequest(ControlRequestKind.FetchState, null, sinceVersion), cancellationToken).ConfigureAwait(false);
+        // A peer that vanishes mid-wait (its host cut off) never closes the connection: give up a little after the wait.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(wait + FetchGrace);
+        ControlResponse response;
+        try
+        {
+            response = await SendAsync(peer, new ControlRequest(ControlRequestKind.FetchState, null, sinceVersion, WaitMs: (int)wait.TotalMilliseconds), deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"{peer.NodeId} did not answer a state fetch within {(wait + FetchGrace).TotalSeconds:0.#} s");
+        }
+
         return response.Outcome switch
         {
             ControlOutcome.Ok => response.State,

@@ -14,7 +14,10 @@ internal enum ControlRequestKind
     /// <summary>Apply <see cref="ControlRequest.Command"/> through Raft; only the leader accepts.</summary>
     Replicate,
 
-    /// <summary>Send the state if it is newer than <see cref="ControlRequest.SinceVersion"/> (how non-voters follow).</summary>
+    /// <summary>
+    /// Send the state if it is newer than <see cref="ControlRequest.SinceVersion"/> (how non-voters follow);
+    /// when it is not, wait up to <see cref="ControlRequest.WaitMs"/> for a newer one before answering.
+    /// </summary>
     FetchState,
 
     /// <summary>
@@ -58,7 +61,8 @@ internal sealed record ControlRequest(
     int[]? ProbePorts = null,
     string? Image = null,
     string? Container = null,
-    Runtime.Docker.ContainerLogOptions? Logs = null);
+    Runtime.Docker.ContainerLogOptions? Logs = null,
+    int WaitMs = 0);
 
 internal enum ControlOutcome
 {

@@ -9,6 +9,9 @@ internal interface IControlRequestHandler
 {
     ClusterState State { get; }
 
+    /// <summary>The state once its version exceeds <paramref name="sinceVersion"/>, or the current one after <paramref name="wait"/>.</summary>
+    Task<ClusterState> WaitForNewerStateAsync(long sinceVersion, TimeSpan wait, CancellationToken cancellationToken);
+
     /// <exception cref="LeaderUnavailableException">This node is not the leader.</exception>
     Task<ClusterState> ReplicateAsLeaderAsync(ClusterCommand command, CancellationToken cancellationToken);
 
@@ -41,6 +44,9 @@ internal sealed class ControlRequestServer(ConsensusOptions options, IStreamSecu
 {
     /// <summary>A peer that has not finished its handshake by then is dropped, so half-open connections cannot pile up.</summary>
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest a follower's fetch is held waiting for a newer state: a connection per follower, not forever.</summary>
+    private static readonly TimeSpan MaxFetchWait = TimeSpan.FromSeconds(10);
 
     private readonly CancellationTokenSource _stopping = new();
     private TcpListener? _listener;
@@ -159,7 +165,9 @@ internal sealed class ControlRequestServer(ConsensusOptions options, IStreamSecu
                     return new ControlResponse(ControlOutcome.Rejected, null, e.Message);
                 }
             case ControlRequestKind.FetchState:
-                var state = handler.State;
+                var state = request.WaitMs > 0
+                    ? await handler.WaitForNewerStateAsync(request.SinceVersion, TimeSpan.FromMilliseconds(Math.Min(request.WaitMs, MaxFetchWait.TotalMilliseconds)), stopping).ConfigureAwait(false)
+                    : handler.State;
                 return state.Version > request.SinceVersion
                     ? new ControlResponse(ControlOutcome.Ok, state, null)
                     : new ControlResponse(ControlOutcome.Unchanged, null, null);
