@@ -120,7 +120,7 @@ public sealed class FirewallRollbackLabTests(ThreeHostLab fixture) : IClassFixtu
         // A cluster-wide rule that cuts the peers: every node rolls it back.
         var cutPeers = await h2.NanoboxAsync("firewall", "deny", "7949/tcp", "--force");
         Assert.NotEqual(0, cutPeers.ExitCode);
-        Assert.Contains("cluster port 7949", cutPeers.Stderr);
+        Assert.True(cutPeers.Stderr.Contains("cluster port 7949", StringComparison.Ordinal), cutPeers.ToString());
         // Every member tried the rule and rolled it back on its own; until the last one has, writes forwarded
         // to a leader that still drops new connections on 7949 cannot get through.
         foreach (var host in new[] { h1, h2, h3 })

@@ -35,7 +35,7 @@ public sealed partial class FirewallManager(NodeContext node, INodeStore store, 
     private FirewallKernel? _kernel;
     private readonly SemaphoreSlim _wake = new(0, 1);
     private Applied? _applied;
-    private (string Key, string Reason)? _rejected;
+    private (string Key, FirewallChange Rollback)? _rejected;
     private FirewallChange? _lastChange;
     private string? _lastError;
     private (IReadOnlyList<int> Ports, DateTimeOffset At)? _ssh;
@@ -186,7 +186,9 @@ public sealed partial class FirewallManager(NodeContext node, INodeStore store, 
                 ? await ReplaceAsync(design, admitted, cluster, view, cancellationToken)
                 : UpdatePeers(view.State, admitted);
             _lastError = null;
-            return change;
+            // The desired design was tried and rolled back, by this call or an earlier one (the loop, woken by the
+            // same state change, may have been first): a caller asking about it hears the rollback, not "nothing".
+            return _rejected is { } rejected && rejected.Key == key ? rejected.Rollback : change;
         }
         finally
         {
@@ -276,7 +278,7 @@ public sealed partial class FirewallManager(NodeContext node, INodeStore store, 
             Options.JoinFrom,
             table?.Peers.All.Select(a => a.ToString()).ToList() ?? [],
             rules,
-            _rejected?.Reason,
+            _rejected?.Rollback.Reason,
             _lastChange,
             error);
     }
@@ -305,8 +307,8 @@ public sealed partial class FirewallManager(NodeContext node, INodeStore store, 
             ? RulesetRenderer.Render(applied.Design, peers, ActiveCuts())
             : LoadState().LastGood ?? RulesetRenderer.RenderRemoval();
         kernel.Run(previous);
-        _rejected = (key, failure);
         _lastChange = new FirewallChange(DateTimeOffset.UtcNow, FirewallChange.RolledBack, failure, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        _rejected = (key, _lastChange);
         LogRolledBack(_logger, _lastChange.DurationMs, failure);
         return _lastChange;
     }
@@ -413,7 +415,7 @@ public sealed partial class FirewallManager(NodeContext node, INodeStore store, 
         var answered = reports.Where(r => r.Reach is not null).ToList();
         if (answered.Count == 0)
         {
-            return $"none of the {probing.Count} peers asked ({string.Join(", ", probing.Select(p => p.Meta.Name))}) could be reached to probe this node back";
+            return $"none of the {probing.Count} peers asked ({string.Join(", ", probing.Select(p => p.Meta.Name))}) could be reached on their cluster port {view.RequestsPort} to probe this node back";
         }
 
         foreach (var (peer, address, reach) in answered)
