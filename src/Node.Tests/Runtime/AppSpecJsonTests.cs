@@ -92,10 +92,10 @@ public sealed class AppSpecJsonTests
     [InlineData("writable_dirs: [/b]")]
     [InlineData("network_dirs: [/b]")]
     [InlineData("user: 1001")]
-    [InlineData("cap_add: [NET_RAW]")]
+    [InlineData("cap_add: []")]
     public void Everything_that_shapes_the_container_changes_the_fingerprint(string change)
     {
-        var basis = "image: busybox:1.36\ncommand: [sleep, 1]\nenv: { A: b }\nports: [80]\nlabels: { a: b }\nresources: { memory: 128M, cpus: 0.5, pids: 200 }\nwritable_dirs: [/a]\nnetwork_dirs: [/n]\nuser: 1000\ncap_add: [CHOWN]";
+        var basis = "image: busybox:1.36\ncommand: [sleep, 1]\nenv: { A: b }\nports: [80]\nlabels: { a: b }\nresources: { memory: 128M, cpus: 0.5, pids: 200 }\nwritable_dirs: [/a]\nnetwork_dirs: [/n]\nuser: 1000\ncap_add: [NET_BIND_SERVICE]";
         var key = change[..change.IndexOf(':', StringComparison.Ordinal)];
         var changed = string.Join("\n", basis.Split('\n').Select(l => l.StartsWith(key + ":", StringComparison.Ordinal) ? change : l));
 

@@ -8,7 +8,11 @@ using Nanobox.Node.Admin;
 using Nanobox.Node.Cluster;
 using Nanobox.Node.Firewall;
 using Nanobox.Node.Overlay;
+using Nanobox.Node.Runtime;
+using Nanobox.Node.Runtime.Apps;
 using Nanobox.Node.Runtime.Docker;
+using Nanobox.Node.Runtime.Instances;
+using Nanobox.Node.Runtime.Placement;
 using Nanobox.Node.Storage;
 
 namespace Nanobox.Node.Host;
@@ -130,8 +134,19 @@ public static partial class Agent
         builder.Services.AddSingleton<FirewallManager>();
         builder.Services.AddSingleton(new DockerEngine(new DockerEngineOptions { Endpoint = options.Docker.ToString(), NodeId = node.Identity.Id }, loggerFactory));
         builder.Services.AddSingleton<OverlayManager>();
+        builder.Services.AddSingleton<InstanceBoard>();
         builder.Services.AddSingleton<ClusterService>();
+        builder.Services.AddSingleton<IAppsCluster>(services => services.GetRequiredService<ClusterService>());
+        builder.Services.AddSingleton<IImageSource, LocalImageSource>();
+        builder.Services.AddSingleton<IInstanceLogs, LocalInstanceLogs>();
+        builder.Services.AddSingleton<PlacementManager>();
+        builder.Services.AddSingleton<NodeReconciler>();
+        builder.Services.AddSingleton<AppDeployments>();
+        builder.Services.AddSingleton<ClusterInstances>();
+        builder.Services.AddSingleton<AppLogs>();
         builder.Services.AddHostedService(services => services.GetRequiredService<ClusterService>());
+        // Registered after the cluster: hosted services stop in reverse order, so the apps loops stop first.
+        builder.Services.AddHostedService<AppsRuntime>();
 
         var app = builder.Build();
         app.MapAdminApi();

@@ -147,6 +147,11 @@ public sealed class ConsensusNode : IControlRequestHandler, IAsyncDisposable
 
     /// <summary>Replicates from this node, which must lead and hear from a majority.</summary>
     /// <summary>Signs node certificate renewals on the leader; set by the cluster layer, which holds the CA.</summary>
+    /// <summary>What this node's agent reports of its app instances when a member asks (`nanobox ps`); null: none.</summary>
+    public Func<System.Text.Json.JsonElement>? InstanceReport { get; set; }
+
+    System.Text.Json.JsonElement? IControlRequestHandler.Instances() => InstanceReport?.Invoke();
+
     public Func<string, byte[], CancellationToken, Task<byte[]>>? CertificateSigner { get; set; }
 
     Task<byte[]> IControlRequestHandler.SignCertificateAsync(string peerNodeId, byte[] certificateRequest, CancellationToken cancellationToken) =>

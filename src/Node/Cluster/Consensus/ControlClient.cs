@@ -57,6 +57,15 @@ public sealed class ControlClient(IStreamSecurity security) : ILeaderForwarder
             : throw new IOException($"{peer.NodeId} did not probe back ({response.Outcome}): {response.Message}");
     }
 
+    /// <summary>What <paramref name="peer"/>'s agent reports about the app instances it runs.</summary>
+    public async Task<System.Text.Json.JsonElement> ListInstancesAsync(ControlPeer peer, CancellationToken cancellationToken)
+    {
+        var response = await SendAsync(peer, new ControlRequest(ControlRequestKind.ListInstances, null, 0), cancellationToken).ConfigureAwait(false);
+        return response is { Outcome: ControlOutcome.Ok, Instances: { } instances }
+            ? instances
+            : throw new IOException($"{peer.NodeId} did not report its instances ({response.Outcome}): {response.Message}");
+    }
+
     private async Task<ControlResponse> SendAsync(ControlPeer peer, ControlRequest request, CancellationToken cancellationToken)
     {
         using var tcp = new TcpClient { NoDelay = true };

@@ -29,6 +29,9 @@ internal enum ControlRequestKind
     /// it. Only ever the requester's own address, so a member cannot turn this into a port scanner.
     /// </summary>
     ProbeBack,
+
+    /// <summary>Report the app instances this node's agent runs (for `nanobox ps` on any member).</summary>
+    ListInstances,
 }
 
 internal sealed record ControlRequest(ControlRequestKind Kind, CommandEnvelope? Command, long SinceVersion, byte[]? CertificateRequest = null, int[]? ProbePorts = null);
@@ -54,7 +57,8 @@ internal enum ControlOutcome
     Error,
 }
 
-internal sealed record ControlResponse(ControlOutcome Outcome, ClusterState? State, string? Message, byte[]? Certificate = null, PortReach[]? Probes = null);
+/// <param name="Instances">For <see cref="ControlRequestKind.ListInstances"/>: the agent's report, as the runtime writes it (opaque here).</param>
+internal sealed record ControlResponse(ControlOutcome Outcome, ClusterState? State, string? Message, byte[]? Certificate = null, PortReach[]? Probes = null, JsonElement? Instances = null);
 
 /// <summary>What a probe-back found on one port.</summary>
 public enum PortReach

@@ -15,6 +15,9 @@ internal interface IControlRequestHandler
     /// <summary>Signs a renewal for <paramref name="peerNodeId"/>, the node id its TLS certificate proved.</summary>
     /// <exception cref="LeaderUnavailableException">This node is not the leader.</exception>
     Task<byte[]> SignCertificateAsync(string peerNodeId, byte[] certificateRequest, CancellationToken cancellationToken);
+
+    /// <summary>The app instances this node's agent runs; null when it reports none (no runtime wired).</summary>
+    System.Text.Json.JsonElement? Instances();
 }
 
 /// <summary>
@@ -117,6 +120,10 @@ internal sealed class ControlRequestServer(ConsensusOptions options, IStreamSecu
                 {
                     return new ControlResponse(ControlOutcome.Rejected, null, e.Message);
                 }
+            case ControlRequestKind.ListInstances:
+                return handler.Instances() is { } instances
+                    ? new ControlResponse(ControlOutcome.Ok, null, null, Instances: instances)
+                    : new ControlResponse(ControlOutcome.Error, null, "this node's agent does not report instances");
             case ControlRequestKind.FetchState:
                 var state = handler.State;
                 return state.Version > request.SinceVersion
