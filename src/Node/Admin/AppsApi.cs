@@ -18,6 +18,9 @@ namespace Nanobox.Node.Admin;
 /// </summary>
 public static partial class AppsApi
 {
+    /// <summary>How many instances a logs answer streams: the CLI prefixes lines with their instance when more than one.</summary>
+    public const string InstancesHeader = "X-Nanobox-Instances";
+
     public static void MapAppsApi(this RouteGroupBuilder v1)
     {
         v1.MapPost("/apps", (AppDeployRequest request, AppDeployments apps, HttpContext context, CancellationToken ct) =>
@@ -72,6 +75,7 @@ public static partial class AppsApi
         }
 
         context.Response.ContentType = "application/x-ndjson";
+        context.Response.Headers[InstancesHeader] = instances.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var options = new ContainerLogOptions { Follow = follow ?? false, Tail = tail };
         try
         {
