@@ -24,6 +24,8 @@ if [ -z "$trx" ]; then
 fi
 counters=$(grep -o '<Counters [^>]*>' "$trx")
 count() { sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<< "$counters"; }
+# CI may keep only the tail of the output: name the failed tests right above the counts.
+grep -o 'testName="[^"]*"[^>]*outcome="Failed"' "$trx" | sed 's/^testName="\([^"]*\)".*/Failed test: \1/' || true
 echo "Tests: $(count passed) passed, $(count failed) failed, $(( $(count total) - $(count executed) )) skipped"
 [ "$(count executed)" -gt 0 ] || { echo "test.sh: no test ran" >&2; exit 1; }
 exit "$status"

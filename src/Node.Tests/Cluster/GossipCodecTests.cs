@@ -17,7 +17,8 @@ public sealed class GossipCodecTests
         "0.1.0",
         new Dictionary<string, string> { ["zone"] = "a", ["rack"] = "r7" },
         new IPEndPoint(IPAddress.Parse("192.0.2.10"), 8472),
-        1);
+        1,
+        [.. Enumerable.Range(0, 32).Select(i => (byte)(i * 7))]);
 
     private static readonly List<GossipMessage> AllMessages =
     [
@@ -27,7 +28,7 @@ public sealed class GossipCodecTests
         new NackMessage(43),
         new SuspectMessage(A, 7, B),
         new AliveMessage(A, 8, Meta),
-        new AliveMessage(B, 0, Meta with { Labels = new Dictionary<string, string>(), OverlayEndpoint = null, OverlayVni = 0 }),
+        new AliveMessage(B, 0, Meta with { Labels = new Dictionary<string, string>(), OverlayEndpoint = null, OverlayVni = 0, OverlayEndpoints = null }),
         new DeadMessage(A, 9, B),
         new LeaveMessage(B, 10),
     ];

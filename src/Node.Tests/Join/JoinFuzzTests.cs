@@ -81,7 +81,7 @@ public sealed class JoinFuzzTests(ITestOutputHelper output)
     }
 
     /// <summary>One of: a bit flip, a truncation, a wrong length header, random bytes, a spliced-in chunk of noise.</summary>
-    private static byte[] Mutate(byte[] frame, Random random, int round)
+    internal static byte[] Mutate(byte[] frame, Random random, int round)
     {
         var bytes = (byte[])frame.Clone();
         switch (round % 5)

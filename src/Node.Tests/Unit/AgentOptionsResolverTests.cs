@@ -102,6 +102,25 @@ public sealed class AgentOptionsResolverTests
         Assert.Contains("longer than the 107 bytes", error.Message);
     }
 
+    private static Dictionary<string, string> Config(string toml) => new() { [AgentOptions.DefaultConfigPath] = toml };
+
+    [Fact]
+    public void Overlay_and_docker_settings_come_from_the_config_and_bad_ones_are_refused()
+    {
+        var defaults = Resolve(new AgentArguments());
+        Assert.Equal("100.88.0.0/16", defaults.Overlay.Subnet);
+        Assert.Equal("unix:///var/run/docker.sock", defaults.Docker.ToString());
+
+        var configured = Resolve(new AgentArguments(), files: Config("[overlay]\nsubnet = \"10.200.0.0/16\"\nvni = 7\nport = 8472\n[docker]\nendpoint = \"unix:///run/d.sock\"\n"));
+        Assert.Equal(("10.200.0.0/16", 7u, 8472), (configured.Overlay.Subnet, configured.Overlay.Vni, configured.Overlay.Port));
+        Assert.Equal("/run/d.sock", configured.Docker.SocketPath);
+        Assert.Equal("/flag.sock", Resolve(new AgentArguments(Docker: "unix:///flag.sock"), files: Config("[docker]\nendpoint = \"unix:///run/d.sock\"\n")).Docker.SocketPath);
+
+        Assert.Contains("[overlay]", Assert.Throws<ConfigException>(() => Resolve(new AgentArguments(), files: Config("[overlay]\nsubnet = \"10.0.0.0/24\"\n"))).Message);
+        Assert.Contains("VNI", Assert.Throws<ConfigException>(() => Resolve(new AgentArguments(), files: Config("[overlay]\nvni = -1\n"))).Message);
+        Assert.Contains("unix:///PATH", Assert.Throws<ConfigException>(() => Resolve(new AgentArguments(Docker: "tcp://10.0.0.1:2375"))).Message);
+    }
+
     [Fact]
     public void Unknown_log_level_is_refused()
     {

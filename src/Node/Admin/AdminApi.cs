@@ -26,6 +26,8 @@ public static partial class AdminApi
         v1.MapFirewallApi();
         v1.MapOverlayApi();
         v1.MapAppsApi();
+        v1.MapImagesApi();
+        v1.MapInternalLogsApi();
 
         app.MapFallback((HttpContext context) => Problems.Result(
             StatusCodes.Status404NotFound,

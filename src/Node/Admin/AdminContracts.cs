@@ -56,6 +56,22 @@ public sealed record FirewallRuleRequest(string Action, string Ports, string? Fr
 /// <param name="Change">What applying it on this node did.</param>
 public sealed record FirewallRuleResponse(string Rule, string Scope, string Outcome, Nanobox.Node.Firewall.FirewallChange Change);
 
+/// <summary>POST /v1/images/pull: a tag, a digest reference or an image id.</summary>
+public sealed record ImagePullRequest(string Image);
+
+/// <param name="Pin">What a deploy of <paramref name="Image"/> would pin: the registry digest reference, or the image id.</param>
+/// <param name="ImageId">The image id in this node's engine.</param>
+/// <param name="Source">local (it was here), peer (copied from <paramref name="From"/>) or registry.</param>
+/// <param name="Bytes">The size of the archive copied from a peer; 0 otherwise.</param>
+public sealed record ImagePullResponse(string Image, string Pin, string ImageId, string Source, string? From, long Bytes, double Seconds);
+
+/// <summary>One line of GET /v1/internal/logs (newline-delimited JSON).</summary>
+/// <param name="Stream">stdout or stderr.</param>
+public sealed record LogLineResponse(string Stream, DateTimeOffset? Time, string Text);
+
+/// <summary>The last line of GET /v1/internal/logs when the stream failed after it started.</summary>
+public sealed record LogStreamError(string Error);
+
 /// <summary>An RFC 9457 problem details body: every error the admin API returns.</summary>
 /// <param name="Errors">For an invalid app spec: every error, one line each (<c>line N: KEY: PROBLEM; FIX</c>).</param>
 public sealed record ProblemResponse(string Type, string Title, int Status, string Detail, IReadOnlyList<string>? Errors = null);
@@ -83,4 +99,8 @@ public sealed record ProblemResponse(string Type, string Title, int Status, stri
 [JsonSerializable(typeof(Runtime.Apps.AppDetails))]
 [JsonSerializable(typeof(Runtime.Apps.AppLogLine))]
 [JsonSerializable(typeof(IReadOnlyList<Runtime.Instances.InstanceRow>))]
+[JsonSerializable(typeof(ImagePullRequest))]
+[JsonSerializable(typeof(ImagePullResponse))]
+[JsonSerializable(typeof(LogLineResponse))]
+[JsonSerializable(typeof(LogStreamError))]
 public sealed partial class AdminJsonContext : JsonSerializerContext;

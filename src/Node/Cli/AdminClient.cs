@@ -11,13 +11,16 @@ namespace Nanobox.Node.Cli;
 public sealed class AdminClient : IDisposable
 {
     /// <summary>Long enough for a join: TLS to the remote node, the leader's Raft write, the local start.</summary>
-    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(60);
+    public static readonly TimeSpan DefaultRequestTimeout = TimeSpan.FromSeconds(60);
 
     private readonly HttpClient _http;
+    private readonly TimeSpan _requestTimeout;
 
-    public AdminClient(string socketPath)
+    /// <param name="requestTimeout">How long a request may take; <see cref="DefaultRequestTimeout"/> unless a command needs longer.</param>
+    public AdminClient(string socketPath, TimeSpan? requestTimeout = null)
     {
         SocketPath = socketPath;
+        _requestTimeout = requestTimeout ?? DefaultRequestTimeout;
         var handler = new SocketsHttpHandler
         {
             ConnectCallback = async (_, cancellationToken) =>
@@ -35,7 +38,7 @@ public sealed class AdminClient : IDisposable
                 }
             },
         };
-        _http = new HttpClient(handler) { BaseAddress = new Uri("http://nanobox"), Timeout = RequestTimeout };
+        _http = new HttpClient(handler) { BaseAddress = new Uri("http://nanobox"), Timeout = _requestTimeout };
     }
 
     public string SocketPath { get; }
@@ -111,7 +114,7 @@ public sealed class AdminClient : IDisposable
         }
         catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new AdminRequestException($"The agent on {SocketPath} did not answer within {RequestTimeout.TotalSeconds:0} s. Check its log (journalctl -u nanobox).", null, ex);
+            throw new AdminRequestException($"The agent on {SocketPath} did not answer within {_requestTimeout.TotalSeconds:0} s. Check its log (journalctl -u nanobox).", null, ex);
         }
     }
 

@@ -29,6 +29,7 @@ public static class NanoboxCli
         root.Subcommands.Add(AppCommands.Build());
         root.Subcommands.Add(PsCommand.Build());
         root.Subcommands.Add(LogsCommand.Build());
+        root.Subcommands.Add(ImageCommands.Build());
         root.Subcommands.Add(VersionCommand.Build());
         return root;
     }
@@ -51,9 +52,10 @@ public static class ClientOptions
     public static string? ReadFileOrNull(string path) => File.Exists(path) ? File.ReadAllText(path) : null;
 
     /// <summary>Runs a client command, turning the ways it can fail into a one-line message and an exit code.</summary>
-    public static async Task<int> RunAsync(ParseResult parse, Option<string?> socketOption, Func<AdminClient, Task<int>> command)
+    /// <param name="requestTimeout">For commands that may take longer than <see cref="AdminClient.DefaultRequestTimeout"/>.</param>
+    public static async Task<int> RunAsync(ParseResult parse, Option<string?> socketOption, Func<AdminClient, Task<int>> command, TimeSpan? requestTimeout = null)
     {
-        using var client = new AdminClient(ResolveSocket(parse.GetValue(socketOption)));
+        using var client = new AdminClient(ResolveSocket(parse.GetValue(socketOption)), requestTimeout);
         try
         {
             return await command(client);

@@ -11,6 +11,7 @@ using Nanobox.Node.Host;
 using Nanobox.Node.Overlay;
 using Nanobox.Node.Runtime;
 using Nanobox.Node.Runtime.Instances;
+using Nanobox.Node.Runtime.Distribution;
 using Nanobox.Node.Security;
 using Nanobox.Node.Storage;
 
@@ -21,8 +22,8 @@ namespace Nanobox.Node.Cluster;
 /// runtime starts with the agent. Creating or joining is all-or-nothing: on failure the node is left
 /// standalone, with nothing half-joined in its store or data dir.
 /// </summary>
-public sealed partial class ClusterService(NodeContext node, INodeStore store, FirewallManager firewall, OverlayManager overlay, InstanceBoard instances, ILoggerFactory loggerFactory)
-    : IHostedService, IFirewallCluster, IOverlayCluster, IAppsCluster, IAsyncDisposable
+public sealed partial class ClusterService(NodeContext node, INodeStore store, FirewallManager firewall, OverlayManager overlay, InstanceBoard instances, PeerDataServer peerData, ILoggerFactory loggerFactory)
+    : IHostedService, IFirewallCluster, IOverlayCluster, IAppsCluster, IPeerNetwork, IAsyncDisposable
 {
     private static readonly TimeSpan LeadershipTimeout = TimeSpan.FromSeconds(15);
 
@@ -495,6 +496,10 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, F
     }
 
     /// <inheritdoc />
+    PeerNetworkView? IPeerNetwork.Peers() =>
+        _runtime is { } runtime ? new PeerNetworkView(node.Identity.Id, [.. runtime.State.Members.Values], runtime.StreamSecurity, runtime.Endpoints.Requests.Port) : null;
+
+    /// <inheritdoc />
     public FirewallClusterView? View() =>
         _runtime is { } runtime ? new FirewallClusterView(node.Identity.Id, runtime.State, runtime.Gossip?.Members() ?? [], runtime.Endpoints.Requests.Port) : null;
 
@@ -536,6 +541,7 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, F
         runtime.Renewed += renewed => _ = RestartAsync(renewed);
         runtime.Announce(_overlayAnnouncement);
         runtime.Consensus.InstanceReport = instances.RowsJson;
+        runtime.Consensus.PeerData = peerData;
         _runtime = runtime;
         await runtime.StartAsync(seeds, cancellationToken);
         _joinServer = new JoinServer(Endpoints.Join, runtime.Credentials, new ClusterJoinAuthority(runtime, node.Options.CertificateLifetime), loggerFactory.CreateLogger<JoinServer>());

@@ -10,6 +10,7 @@ using Nanobox.Node.Firewall;
 using Nanobox.Node.Overlay;
 using Nanobox.Node.Runtime;
 using Nanobox.Node.Runtime.Apps;
+using Nanobox.Node.Runtime.Distribution;
 using Nanobox.Node.Runtime.Docker;
 using Nanobox.Node.Runtime.Instances;
 using Nanobox.Node.Runtime.Placement;
@@ -137,14 +138,17 @@ public static partial class Agent
         builder.Services.AddSingleton<InstanceBoard>();
         builder.Services.AddSingleton<ClusterService>();
         builder.Services.AddSingleton<IAppsCluster>(services => services.GetRequiredService<ClusterService>());
-        builder.Services.AddSingleton<IImageSource, LocalImageSource>();
-        builder.Services.AddSingleton<IInstanceLogs, LocalInstanceLogs>();
         builder.Services.AddSingleton<PlacementManager>();
         builder.Services.AddSingleton<NodeReconciler>();
         builder.Services.AddSingleton<AppDeployments>();
         builder.Services.AddSingleton<ClusterInstances>();
         builder.Services.AddSingleton<AppLogs>();
         builder.Services.AddHostedService(services => services.GetRequiredService<ClusterService>());
+        builder.Services.AddSingleton<PeerDataServer>();
+        builder.Services.AddSingleton<IPeerNetwork>(services => services.GetRequiredService<ClusterService>());
+        builder.Services.AddSingleton<ClusterImageSource>();
+        builder.Services.AddSingleton<IImageSource>(services => services.GetRequiredService<ClusterImageSource>());
+        builder.Services.AddSingleton<IInstanceLogs, ClusterInstanceLogs>();
         // Registered after the cluster: hosted services stop in reverse order, so the apps loops stop first.
         builder.Services.AddHostedService<AppsRuntime>();
 

@@ -64,7 +64,9 @@ public sealed record OverlayNetwork(string Subnet, uint Vni, int Port, Immutable
     /// <exception cref="ArgumentException">Not an IPv4 network between /8 and /23 with its host bits zero.</exception>
     public static IPNetwork ParseSubnet(string text)
     {
-        if (!IPNetwork.TryParse(text, out var network) || network.BaseAddress.AddressFamily != AddressFamily.InterNetwork)
+        // IPNetwork accepts host bits (10.0.0.1/16); an overlay written that way is a typo, not a network.
+        if (!IPNetwork.TryParse(text, out var network) || network.BaseAddress.AddressFamily != AddressFamily.InterNetwork
+            || !IPAddress.TryParse(text.Split('/')[0], out var written) || !written.Equals(network.BaseAddress))
         {
             throw new ArgumentException($"overlay subnet '{text}' is not an IPv4 network: write ADDRESS/PREFIX with the host bits zero, e.g. {DefaultSubnet}");
         }

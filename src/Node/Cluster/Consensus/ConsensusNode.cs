@@ -154,6 +154,11 @@ public sealed class ConsensusNode : IControlRequestHandler, IAsyncDisposable
 
     public Func<string, byte[], CancellationToken, Task<byte[]>>? CertificateSigner { get; set; }
 
+    /// <summary>Serves peers' image and log requests on the request port; set by the cluster layer before start.</summary>
+    internal IPeerDataHandler? PeerData { get; set; }
+
+    IPeerDataHandler? IControlRequestHandler.PeerData => PeerData;
+
     Task<byte[]> IControlRequestHandler.SignCertificateAsync(string peerNodeId, byte[] certificateRequest, CancellationToken cancellationToken) =>
         IsLeader && CertificateSigner is { } signer
             ? signer(peerNodeId, certificateRequest, cancellationToken)

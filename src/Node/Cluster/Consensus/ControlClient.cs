@@ -66,14 +66,30 @@ public sealed class ControlClient(IStreamSecurity security) : ILeaderForwarder
             : throw new IOException($"{peer.NodeId} did not report its instances ({response.Outcome}): {response.Message}");
     }
 
+    /// <summary>A mutual-TLS connection to <paramref name="peer"/>'s request listener, its certificate pinned to the peer's node id.</summary>
+    /// <returns>The secured stream; disposing it closes the connection.</returns>
+    internal static async Task<Stream> ConnectAsync(IStreamSecurity security, ControlPeer peer, CancellationToken cancellationToken)
+    {
+        var tcp = new TcpClient { NoDelay = true };
+        try
+        {
+            await tcp.ConnectAsync((System.Net.IPEndPoint)peer.RequestsEndPoint, cancellationToken).ConfigureAwait(false);
+            // The TLS stream owns the TCP stream, which owns the socket.
+            return (await security.ConnectAsync(tcp.GetStream(), peer.NodeId, cancellationToken).ConfigureAwait(false)).Stream;
+        }
+        catch
+        {
+            tcp.Dispose();
+            throw;
+        }
+    }
+
     private async Task<ControlResponse> SendAsync(ControlPeer peer, ControlRequest request, CancellationToken cancellationToken)
     {
-        using var tcp = new TcpClient { NoDelay = true };
         Stream stream;
         try
         {
-            await tcp.ConnectAsync(((System.Net.IPEndPoint)peer.RequestsEndPoint), cancellationToken).ConfigureAwait(false);
-            (stream, _) = await security.ConnectAsync(tcp.GetStream(), peer.NodeId, cancellationToken).ConfigureAwait(false);
+            stream = await ConnectAsync(security, peer, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or IOException or System.Security.Authentication.AuthenticationException)
         {

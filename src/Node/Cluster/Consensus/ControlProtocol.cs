@@ -32,9 +32,36 @@ internal enum ControlRequestKind
 
     /// <summary>Report the app instances this node's agent runs (for `nanobox ps` on any member).</summary>
     ListInstances,
+
+    /// <summary>
+    /// Does this node's engine hold <see cref="ControlRequest.Image"/> (a tag or a pin)? Answered with
+    /// <see cref="ControlResponse.Image"/>, or <see cref="ControlOutcome.NotFound"/>.
+    /// </summary>
+    FindImage,
+
+    /// <summary>
+    /// Stream: `docker save` of the pinned <see cref="ControlRequest.Image"/> from this node's engine, in
+    /// archive chunks after the response; the connection carries nothing else.
+    /// </summary>
+    ExportImage,
+
+    /// <summary>
+    /// Stream: the log lines of this node's own container <see cref="ControlRequest.Container"/>, in log
+    /// frames after the response, until the lines end (or, following, the container stops); the
+    /// connection carries nothing else.
+    /// </summary>
+    ReadLogs,
 }
 
-internal sealed record ControlRequest(ControlRequestKind Kind, CommandEnvelope? Command, long SinceVersion, byte[]? CertificateRequest = null, int[]? ProbePorts = null);
+internal sealed record ControlRequest(
+    ControlRequestKind Kind,
+    CommandEnvelope? Command,
+    long SinceVersion,
+    byte[]? CertificateRequest = null,
+    int[]? ProbePorts = null,
+    string? Image = null,
+    string? Container = null,
+    Runtime.Docker.ContainerLogOptions? Logs = null);
 
 internal enum ControlOutcome
 {
@@ -55,10 +82,17 @@ internal enum ControlOutcome
 
     /// <summary>The request was malformed or the server failed.</summary>
     Error,
+
+    /// <summary>This node does not have what was asked for (an image its engine does not hold).</summary>
+    NotFound,
 }
 
+/// <param name="Image">For <see cref="ControlRequestKind.FindImage"/>: the image this node's engine holds.</param>
 /// <param name="Instances">For <see cref="ControlRequestKind.ListInstances"/>: the agent's report, as the runtime writes it (opaque here).</param>
-internal sealed record ControlResponse(ControlOutcome Outcome, ClusterState? State, string? Message, byte[]? Certificate = null, PortReach[]? Probes = null, JsonElement? Instances = null);
+internal sealed record ControlResponse(ControlOutcome Outcome, ClusterState? State, string? Message, byte[]? Certificate = null, PortReach[]? Probes = null, PeerImage? Image = null, JsonElement? Instances = null);
+
+/// <summary>An image a node's engine holds: its pin (registry digest or image id) and its image id.</summary>
+internal sealed record PeerImage(string Pin, string Id);
 
 /// <summary>What a probe-back found on one port.</summary>
 public enum PortReach

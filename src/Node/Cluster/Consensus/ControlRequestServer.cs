@@ -18,6 +18,22 @@ internal interface IControlRequestHandler
 
     /// <summary>The app instances this node's agent runs; null when it reports none (no runtime wired).</summary>
     System.Text.Json.JsonElement? Instances();
+
+    /// <summary>Serves the requests answered from this node's engine rather than from consensus; null: none are served.</summary>
+    IPeerDataHandler? PeerData { get; }
+}
+
+/// <summary>
+/// Requests a node answers from its own Docker engine (images, container logs) rather than from consensus.
+/// A streaming kind writes its response and then its stream, and owns the connection to its end.
+/// </summary>
+internal interface IPeerDataHandler
+{
+    bool Handles(ControlRequestKind kind);
+
+    /// <summary>Answers <paramref name="request"/> from member <paramref name="peerNodeId"/> (proved by mutual TLS) on <paramref name="connection"/>.</summary>
+    /// <returns>Whether the connection may carry another request: false once a stream was written.</returns>
+    Task<bool> ServeAsync(ControlRequest request, string peerNodeId, Stream connection, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -86,11 +102,24 @@ internal sealed class ControlRequestServer(ConsensusOptions options, IStreamSecu
             {
                 while (await ControlFraming.ReadAsync(stream, ConsensusJsonContext.Default.ControlRequest, stopping).ConfigureAwait(false) is { } request)
                 {
+                    if (handler.PeerData is { } data && data.Handles(request.Kind))
+                    {
+                        if (await data.ServeAsync(request, peer, stream, stopping).ConfigureAwait(false))
+                            continue;
+                        break;
+                    }
+
                     var response = request.Kind == ControlRequestKind.ProbeBack
                         ? await ProbeBackAsync(client.Client.RemoteEndPoint, request.ProbePorts, stopping).ConfigureAwait(false)
                         : await HandleAsync(request, peer, stopping).ConfigureAwait(false);
                     await ControlFraming.WriteAsync(stream, response, ConsensusJsonContext.Default.ControlResponse, stopping).ConfigureAwait(false);
                 }
+            }
+            catch (InvalidDataException e) when (!stopping.IsCancellationRequested)
+            {
+                // Undecodable or oversized: say why, then close (the stream may be mid-frame).
+                ConsensusLog.ControlRequestFailed(logger, peer, e);
+                await TryRefuseAsync(stream, $"malformed request: {e.Message}", stopping).ConfigureAwait(false);
             }
             catch (Exception e) when (!stopping.IsCancellationRequested)
             {
@@ -100,6 +129,18 @@ internal sealed class ControlRequestServer(ConsensusOptions options, IStreamSecu
             {
                 // Shutting down: the peer retries elsewhere.
             }
+        }
+    }
+
+    private static async Task TryRefuseAsync(Stream stream, string message, CancellationToken stopping)
+    {
+        try
+        {
+            await ControlFraming.WriteAsync(stream, new ControlResponse(ControlOutcome.Error, null, message), ConsensusJsonContext.Default.ControlResponse, stopping).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException)
+        {
+            // The peer is gone already.
         }
     }
 

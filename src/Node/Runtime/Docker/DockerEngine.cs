@@ -275,6 +275,15 @@ public sealed partial class DockerEngine : IDisposable
         LogPulled(_logger, reference);
     }
 
+    /// <summary>`docker tag`: gives an image in this engine the name <paramref name="reference"/> (a tag, not a digest).</summary>
+    /// <exception cref="DockerEngineException">The image is not in this engine, or the engine refused.</exception>
+    public async Task TagImageAsync(string image, string reference, CancellationToken cancellationToken)
+    {
+        var (repository, tag) = ImageReferences.Split(reference);
+        await CallAsync($"tagging image {image} as {reference}", (c, t) => c.Images.TagImageAsync(image, new ImageTagParameters { RepositoryName = repository, Tag = tag }, t), cancellationToken);
+        LogTagged(_logger, image, reference);
+    }
+
     /// <summary>`docker save` of one image: a tar stream the caller reads and disposes.</summary>
     /// <exception cref="DockerEngineException">The image is not in this engine, or the engine failed.</exception>
     public async Task<Stream> ExportImageAsync(string reference, CancellationToken cancellationToken)
@@ -548,6 +557,9 @@ public sealed partial class DockerEngine : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Pulled image {Reference}")]
     private static partial void LogPulled(ILogger logger, string reference);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tagged image {Image} as {Reference}")]
+    private static partial void LogTagged(ILogger logger, string image, string reference);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Imported image archive: {Loaded}")]
     private static partial void LogImported(ILogger logger, string loaded);

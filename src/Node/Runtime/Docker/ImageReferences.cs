@@ -5,7 +5,8 @@ namespace Nanobox.Node.Runtime.Docker;
 /// <summary>Reads image references the way the engine does: <c>[registry[:port]/]path[:tag][@digest]</c>, or a bare image id.</summary>
 internal static partial class ImageReferences
 {
-    [GeneratedRegex("^sha256:[0-9a-f]{64}$")]
+    // \z, not $: $ also matches before a final newline.
+    [GeneratedRegex(@"^sha256:[0-9a-f]{64}\z")]
     private static partial Regex ImageId();
 
     public static bool IsImageId(string reference) => ImageId().IsMatch(reference);

@@ -1,0 +1,87 @@
+namespace Nanobox.Node.Runtime.Distribution;
+
+/// <summary>
+/// One run of a piece of work per key at a time, shared by every caller that asks for that key meanwhile
+/// (so concurrent requests for one image make one copy). A caller that gives up stops waiting; the work
+/// itself is cancelled only when no caller waits for it any more.
+/// </summary>
+internal sealed class SharedWork<TKey, TResult>
+    where TKey : notnull
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<TKey, Run> _runs = [];
+
+    /// <summary>Runs currently under way (for tests and status).</summary>
+    public int Running
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _runs.Count;
+            }
+        }
+    }
+
+    public async Task<TResult> RunAsync(TKey key, Func<CancellationToken, Task<TResult>> work, CancellationToken cancellationToken)
+    {
+        Run run;
+        lock (_lock)
+        {
+            // A run whose waiters all left is being cancelled: a newcomer starts afresh rather than inherit that.
+            if (!_runs.TryGetValue(key, out run!) || run.Cancellation.IsCancellationRequested)
+            {
+                run = new Run();
+                _runs[key] = run;
+                run.Task = StartAsync(key, run, work);
+            }
+
+            run.Waiters++;
+        }
+
+        try
+        {
+            return await run.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                if (--run.Waiters == 0 && !run.Task.IsCompleted)
+                {
+                    run.Cancellation.Cancel();
+                }
+            }
+        }
+    }
+
+    private async Task<TResult> StartAsync(TKey key, Run run, Func<CancellationToken, Task<TResult>> work)
+    {
+        // Off the caller's lock before any of the work runs.
+        await Task.Yield();
+        try
+        {
+            return await work(run.Cancellation.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                if (_runs.TryGetValue(key, out var current) && current == run)
+                {
+                    _runs.Remove(key);
+                }
+            }
+        }
+    }
+
+    private sealed class Run
+    {
+        // Never disposed: it has no timer or linked registrations, and a late waiter may still cancel it.
+        public CancellationTokenSource Cancellation { get; } = new();
+
+        public Task<TResult> Task { get; set; } = null!;
+
+        public int Waiters { get; set; }
+    }
+}
