@@ -31,7 +31,7 @@ public sealed class AppsDeployBenchmark
         _lab = lab;
         _output = output;
         // Small limits, so placement (which reserves them) fits 30 on three hosts of this machine.
-        _spec = $"app: {App}\nworker.bench:\n  image: {TestImage.Tag}\n  command: {Command}\n  replicas: {Instances}\n  resources: {{ memory: 16M, cpus: 0.05, pids: 32 }}\n";
+        _spec = $"app: {App}\nworker.bench:\n  image: {LabHost.TestImageTag}\n  command: {Command}\n  replicas: {Instances}\n  resources: {{ memory: 16M, cpus: 0.05, pids: 32 }}\n";
     }
 
     public static async Task<int> RunAsync(int runs, TextWriter output, CancellationToken ct)
@@ -98,7 +98,7 @@ public sealed class AppsDeployBenchmark
         for (var i = 0; i < Instances; i++)
         {
             var host = _lab.Hosts[i / (Instances / Hosts)];
-            (await host.DockerAsync(["run", "-d", "--name", $"plain-{i}", "--label", "bench=plain", TestImage.Tag, "/bin/sh", "-c", Command], null, ct)).EnsureSuccess();
+            (await host.DockerAsync(["run", "-d", "--name", $"plain-{i}", "--label", "bench=plain", LabHost.TestImageTag, "/bin/sh", "-c", Command], null, ct)).EnsureSuccess();
         }
 
         var elapsed = Stopwatch.GetElapsedTime(start).TotalMilliseconds;

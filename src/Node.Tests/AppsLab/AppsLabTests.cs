@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Nanobox.Node.Runtime.Instances;
 using System.Text.RegularExpressions;
 using Xunit.Abstractions;
 
@@ -82,6 +83,8 @@ public sealed class AppsLabTests(AppsClusterLab fixture, ITestOutputHelper outpu
         {
             output.WriteLine($"{row.Key} on {row.NodeName} at {row.OverlayIp} image {row.Image} digest {row.Digest} restarts {row.Restarts}");
         }
+
+        Assert.Superset(new HashSet<string> { "app", "component", "node", "state", "overlayIp", "image", "digest", "restarts" }, (await AppsProbe.PsFieldsAsync(h1)).ToHashSet());
 
         // Spread over the three hosts; each node's own `ps` agrees; the pin is the image id h1 had.
         Assert.Equal(3, rows.Select(r => r.NodeName).Distinct().Count());

@@ -1,14 +1,10 @@
 using System.Text.Json;
+using Nanobox.Node.Admin;
+using Nanobox.Node.Runtime.Instances;
 
 namespace Nanobox.Node.Tests.AppsLab;
 
 using Nanobox.Lab;
-
-/// <summary>One row of `nanobox ps --json`, with the fields the issue names.</summary>
-internal sealed record PsRow(string App, string Component, string Node, string NodeName, int Instance, string State, string? OverlayIp, string Image, string Digest, int Restarts, string Name)
-{
-    public string Key => $"{App}/{Component}#{Instance}";
-}
 
 /// <summary>What the apps lab tests ask of hosts: deploys from a spec text, `ps`, and the containers as each host's own engine sees them.</summary>
 internal static class AppsProbe
@@ -24,25 +20,21 @@ internal static class AppsProbe
         return await host.NanoboxAsync(["app", "deploy", file], Slow, default);
     }
 
-    public static async Task<IReadOnlyList<PsRow>> PsAsync(LabHost host, string? app = null)
+    public static async Task<IReadOnlyList<InstanceRow>> PsAsync(LabHost host, string? app = null)
     {
         var result = (await host.NanoboxAsync(["ps", "--json"], TimeSpan.FromMinutes(1), default)).EnsureSuccess();
-        var rows = new List<PsRow>();
-        foreach (var row in JsonDocument.Parse(result.Stdout).RootElement.EnumerateArray())
-        {
-            rows.Add(new PsRow(
-                row.GetProperty("app").GetString()!, row.GetProperty("component").GetString()!, row.GetProperty("node").GetString()!,
-                row.GetProperty("nodeName").GetString()!, row.GetProperty("instance").GetInt32(), row.GetProperty("state").GetString()!,
-                row.GetProperty("overlayIp").GetString(), row.GetProperty("image").GetString()!, row.GetProperty("digest").GetString()!,
-                row.GetProperty("restarts").GetInt32(), row.GetProperty("name").GetString()!));
-        }
-
+        var rows = JsonSerializer.Deserialize(result.Stdout, AdminJsonContext.Default.IReadOnlyListInstanceRow)!;
         return [.. rows.Where(r => app is null || r.App == app)];
     }
 
+    /// <summary>The field names of `nanobox ps --json` rows, as printed.</summary>
+    public static async Task<IReadOnlySet<string>> PsFieldsAsync(LabHost host) =>
+        JsonDocument.Parse((await host.NanoboxAsync(["ps", "--json"], TimeSpan.FromMinutes(1), default)).EnsureSuccess().Stdout).RootElement
+            .EnumerateArray().SelectMany(r => r.EnumerateObject().Select(p => p.Name)).ToHashSet();
+
     /// <summary>Waits until `ps` on <paramref name="from"/> shows exactly <paramref name="count"/> instances of <paramref name="app"/>, all running and meeting <paramref name="where"/>.</summary>
-    public static Task<IReadOnlyList<PsRow>> RunningAsync(LabHost from, string app, int count, IReadOnlyList<LabHost> hosts, Func<PsRow, bool>? where = null) =>
-        ClusterProbe.EventuallyAsync<IReadOnlyList<PsRow>>(async () =>
+    public static Task<IReadOnlyList<InstanceRow>> RunningAsync(LabHost from, string app, int count, IReadOnlyList<LabHost> hosts, Func<InstanceRow, bool>? where = null) =>
+        ClusterProbe.EventuallyAsync<IReadOnlyList<InstanceRow>>(async () =>
         {
             var rows = await PsAsync(from, app);
             return rows.Count == count && rows.All(r => r.State == "running" && r.OverlayIp is not null && (where?.Invoke(r) ?? true)) ? rows : null;
@@ -67,7 +59,7 @@ internal static class AppsProbe
     public static Task<CommandResult> ExecAsync(LabHost host, string container, params string[] command) =>
         host.DockerAsync(["exec", container, .. command], TimeSpan.FromSeconds(30), CancellationToken.None);
 
-    public static LabHost HostOf(IReadOnlyList<LabHost> hosts, PsRow row) => hosts.Single(h => h.Name == row.NodeName);
+    public static LabHost HostOf(IReadOnlyList<LabHost> hosts, InstanceRow row) => hosts.Single(h => h.Name == row.NodeName);
 
     /// <summary>Removes <paramref name="app"/> and waits until no host's engine has a container of it.</summary>
     public static async Task RemoveAsync(LabHost from, string app, IReadOnlyList<LabHost> hosts)
