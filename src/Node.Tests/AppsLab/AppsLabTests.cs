@@ -171,11 +171,12 @@ public sealed class AppsLabTests(AppsClusterLab fixture, ITestOutputHelper outpu
         var first = Assert.Single(await AppsProbe.RunningAsync(h1, "board", 1, Hosts));
         var elsewhere = Hosts.First(h => h.Name != first.NodeName);
 
+        CommandResult? last = null;
         var logs = await ClusterProbe.EventuallyAsync(async () =>
         {
-            var read = await elsewhere.NanoboxAsync(["logs", "worker.jobs", "--tail", "3"], TimeSpan.FromMinutes(1), default);
-            return read.Succeeded && read.Stdout.Contains("first", StringComparison.Ordinal) ? read : null;
-        }, Hosts, AppsProbe.Slow, TimeSpan.FromSeconds(1));
+            last = await elsewhere.NanoboxAsync(["logs", "worker.jobs", "--tail", "3"], TimeSpan.FromMinutes(1), default);
+            return last.Succeeded && last.Stdout.Contains("first", StringComparison.Ordinal) ? last : null;
+        }, Hosts, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(1)).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : throw new TimeoutException($"last: {last}", t.Exception), TaskScheduler.Default);
         output.WriteLine($"logs on {elsewhere.Name} of worker.jobs on {first.NodeName}:\n{logs.Stdout}");
         Assert.All(logs.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => Assert.Equal("first", l));
 

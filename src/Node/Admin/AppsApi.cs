@@ -74,15 +74,14 @@ public static partial class AppsApi
             return;
         }
 
-        context.Response.ContentType = "application/x-ndjson";
+        context.Response.ContentType = NdjsonLines.ContentType;
         context.Response.Headers[InstancesHeader] = instances.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var options = new ContainerLogOptions { Follow = follow ?? false, Tail = tail };
         try
         {
             await foreach (var line in logs.ReadAsync(instances, options, context.RequestAborted))
             {
-                await context.Response.WriteAsync(JsonSerializer.Serialize(line, AdminJsonContext.Default.AppLogLine) + "\n", context.RequestAborted);
-                await context.Response.Body.FlushAsync(context.RequestAborted);
+                await NdjsonLines.WriteAsync(context, writer => JsonSerializer.Serialize(writer, line, AdminJsonContext.Default.AppLogLine));
             }
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
