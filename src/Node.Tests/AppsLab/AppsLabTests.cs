@@ -233,6 +233,19 @@ public sealed class AppsLabTests(AppsClusterLab fixture, ITestOutputHelper outpu
     }
 
     [Fact]
+    public async Task A_crashing_instance_is_restarted_with_back_off_and_reported_as_crash_looping()
+    {
+        await fixture.HealthyAsync();
+        var h1 = Hosts[0];
+        (await AppsProbe.DeployAsync(h1, "crashy", $"app: crashy\nworker.crash:\n  image: {Image}\n  command: echo boom; exit 3\n  restart_backoff_max: 2s\n  resources: {{ memory: 32M, cpus: 0.1 }}\n")).EnsureSuccess();
+
+        var row = await ClusterProbe.EventuallyAsync(async () =>
+            (await AppsProbe.PsAsync(h1, "crashy")).SingleOrDefault(r => r.State == InstanceStates.CrashLoop && r.Restarts >= 3 && r.ExitCode == 3), Hosts, AppsProbe.Slow, TimeSpan.FromSeconds(1));
+        output.WriteLine($"{row.Key} on {row.NodeName}: {row.State}, exit {row.ExitCode}, {row.Restarts} restarts, error {row.Error}");
+        await AppsProbe.RemoveAsync(h1, "crashy", Hosts);
+    }
+
+    [Fact]
     public async Task Restarting_an_agent_restarts_and_duplicates_nothing()
     {
         await fixture.HealthyAsync();
