@@ -185,7 +185,7 @@ public sealed class AppsLabTests(AppsClusterLab fixture, ITestOutputHelper outpu
         await ClusterProbe.EventuallyAsync(async () =>
         {
             var row = (await AppsProbe.PsAsync(h1, "board")).SingleOrDefault(r => r.State == "running");
-            return row is null ? null : (await AppsProbe.ExecAsync(AppsProbe.HostOf(Hosts, row), row.Name, "printenv", "GREETING")).Stdout.Trim() == "second" ? row : null;
+            return row is null ? null : (await AppsProbe.ExecAsync(AppsProbe.HostOf(Hosts, row), row.Name, "sh", "-c", "echo $GREETING")).Stdout.Trim() == "second" ? row : null;
         }, Hosts, AppsProbe.Slow, TimeSpan.FromSeconds(1));
 
         var rolled = await h1.NanoboxAsync(["app", "rollback", "board"], AppsProbe.Slow, default);
@@ -195,7 +195,7 @@ public sealed class AppsLabTests(AppsClusterLab fixture, ITestOutputHelper outpu
         {
             var rows = await AppsProbe.PsAsync(h1, "board");
             return rows.Count == 1 && rows[0].State == "running"
-                && (await AppsProbe.ExecAsync(AppsProbe.HostOf(Hosts, rows[0]), rows[0].Name, "printenv", "GREETING")).Stdout.Trim() == "first" ? rows : null;
+                && (await AppsProbe.ExecAsync(AppsProbe.HostOf(Hosts, rows[0]), rows[0].Name, "sh", "-c", "echo $GREETING")).Stdout.Trim() == "first" ? rows : null;
         }, Hosts, AppsProbe.Slow, TimeSpan.FromSeconds(1));
         var show = JsonDocument.Parse((await h1.NanoboxAsync("app", "show", "board", "--json")).EnsureSuccess().Stdout).RootElement;
         Assert.Equal(3, show.GetProperty("current").GetProperty("version").GetInt32());
