@@ -90,6 +90,13 @@ public sealed class AppsLabTests(AppsClusterLab fixture, ITestOutputHelper outpu
         Assert.Equal(3, rows.Select(r => r.NodeName).Distinct().Count());
         var imageId = (await h1.DockerAsync("image", "inspect", "--format", "{{.Id}}", Image)).EnsureSuccess().Stdout.Trim();
         Assert.All(rows, r => Assert.Equal((Image, imageId, 0), (r.Image, r.Digest, r.Restarts)));
+
+        // Only h1's engine had the image: the others got it from a member over mutual TLS, h1 at least once.
+        Assert.Contains(h1.ReadLog().Split('\n'), l => l.Contains($"Sent image {imageId} to member", StringComparison.Ordinal));
+        foreach (var host in Hosts.Skip(1))
+        {
+            Assert.Equal(imageId, (await host.DockerAsync("image", "inspect", "--format", "{{.Id}}", imageId)).EnsureSuccess().Stdout.Trim());
+        }
         foreach (var host in Hosts.Skip(1))
         {
             Assert.Equal(rows.Select(r => r.Key + r.Node + r.OverlayIp).Order(), (await AppsProbe.PsAsync(host, "shop")).Select(r => r.Key + r.Node + r.OverlayIp).Order());
