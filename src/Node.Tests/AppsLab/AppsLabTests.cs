@@ -217,7 +217,7 @@ public sealed class AppsLabTests(AppsClusterLab fixture, ITestOutputHelper outpu
     {
         await fixture.HealthyAsync();
         var (h1, h2) = (Hosts[0], Hosts[1]);
-        (await AppsProbe.DeployAsync(h1, "keep", $"app: keep\nworker.keep:\n  image: {Image}\n  command: sleep 100000\n  resources: {{ memory: 32M, cpus: 0.1 }}\n")).EnsureSuccess();
+        (await AppsProbe.DeployAsync(h1, "keep", Worker("keep", "sleep 100000"))).EnsureSuccess();
         await AppsProbe.RunningAsync(h1, "keep", 1, Hosts);
         var apps = (await h1.NanoboxAsync("app", "ls", "--json")).EnsureSuccess().Stdout;
         var ps = (await AppsProbe.PsAsync(h1)).Select(r => r.Key + r.Node + r.State).Order().ToList();
@@ -244,7 +244,7 @@ public sealed class AppsLabTests(AppsClusterLab fixture, ITestOutputHelper outpu
     {
         await fixture.HealthyAsync();
         var h1 = Hosts[0];
-        (await AppsProbe.DeployAsync(h1, "crashy", $"app: crashy\nworker.crash:\n  image: {Image}\n  command: echo boom; exit 3\n  restart_backoff_max: 2s\n  resources: {{ memory: 32M, cpus: 0.1 }}\n")).EnsureSuccess();
+        (await AppsProbe.DeployAsync(h1, "crashy", Worker("crashy", "echo boom; exit 3", "restart_backoff_max: 2s"))).EnsureSuccess();
 
         var row = await ClusterProbe.EventuallyAsync(async () =>
             (await AppsProbe.PsAsync(h1, "crashy")).SingleOrDefault(r => r.State == InstanceStates.CrashLoop && r.Restarts >= 3 && r.ExitCode == 3), Hosts, AppsProbe.Slow, TimeSpan.FromSeconds(1));
@@ -257,7 +257,7 @@ public sealed class AppsLabTests(AppsClusterLab fixture, ITestOutputHelper outpu
     {
         await fixture.HealthyAsync();
         var h1 = Hosts[0];
-        (await AppsProbe.DeployAsync(h1, "steady", $"app: steady\nworker.steady:\n  image: {Image}\n  command: sleep 100000\n  replicas: 3\n  resources: {{ memory: 32M, cpus: 0.1 }}\n")).EnsureSuccess();
+        (await AppsProbe.DeployAsync(h1, "steady", Worker("steady", "sleep 100000", "replicas: 3"))).EnsureSuccess();
         var rows = await AppsProbe.RunningAsync(h1, "steady", 3, Hosts);
         var before = await ContainersEverywhereAsync("steady");
         Assert.Equal(3, before.Count);
@@ -294,7 +294,7 @@ public sealed class AppsLabTests(AppsClusterLab fixture, ITestOutputHelper outpu
         await fixture.HealthyAsync();
         var leader = ClusterProbe.LeaderHost(Hosts, await ClusterProbe.MembersAsync(Hosts[0]));
         var survivor = leader;
-        (await AppsProbe.DeployAsync(survivor, "moving", $"app: moving\nworker.moving:\n  image: {Image}\n  command: sleep 100000\n  replicas: 4\n  resources: {{ memory: 32M, cpus: 0.1 }}\n")).EnsureSuccess();
+        (await AppsProbe.DeployAsync(survivor, "moving", Worker("moving", "sleep 100000", "replicas: 4"))).EnsureSuccess();
         var rows = await AppsProbe.RunningAsync(survivor, "moving", 4, Hosts);
         var victim = Hosts.First(h => h != leader && rows.Any(r => r.NodeName == h.Name));
         var victimId = rows.First(r => r.NodeName == victim.Name).Node;
@@ -327,6 +327,10 @@ public sealed class AppsLabTests(AppsClusterLab fixture, ITestOutputHelper outpu
         Assert.DoesNotContain(after, r => r.Node == victimId);
         await AppsProbe.RemoveAsync(survivor, "moving", Hosts);
     }
+
+    /// <summary>A spec of one small component, <c>worker.APP</c>, running <paramref name="command"/> through the shell.</summary>
+    private static string Worker(string app, string command, string extra = "") =>
+        $"app: {app}\nworker.{app}:\n  image: {Image}\n  command: {command}\n  resources: {{ memory: 32M, cpus: 0.1 }}\n" + (extra.Length == 0 ? "" : $"  {extra}\n");
 
     private async Task<Dictionary<string, string>> ContainersEverywhereAsync(string app)
     {
