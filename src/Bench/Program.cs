@@ -16,6 +16,9 @@ switch (args)
     case ["firewall", ..]:
         return await FirewallBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 20, Console.Out, cancel.Token);
 
+    case ["apps", ..]:
+        return await AppsDeployBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 5, Console.Out, cancel.Token);
+
     case ["overlay-kernel", ..]:
         return await OverlayKernelBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 3, Console.Out);
     case ["overlay-throughput", ..]:
@@ -27,5 +30,6 @@ switch (args)
         Console.Error.WriteLine("       nanobox-bench firewall [RUNS]  (root, in a network namespace of its own: `unshare --net`)");
         Console.Error.WriteLine("       nanobox-bench overlay-kernel [RUNS]   (root: netlink vs iproute2 in a scratch namespace)");
         Console.Error.WriteLine("       nanobox-bench overlay-throughput [RUNS] [SECONDS]   (root: iperf3 over the overlay vs the underlay in a 2-host Docker lab)");
+        Console.Error.WriteLine("       nanobox-bench apps [RUNS]      (root: app deploy of 30 instances vs docker run, in a lab of 3 hosts with Docker)");
         return 64;
 }

@@ -1,7 +1,8 @@
 namespace Nanobox.Bench;
 
 /// <summary>A markdown table of samples: metric, n, median, p90, max, target, reference.</summary>
-public sealed class ResultTable
+/// <param name="referenceHeader">What the reference column compares with.</param>
+public sealed class ResultTable(string referenceHeader = "memberlist LAN defaults")
 {
     private readonly List<string[]> _rows = [];
 
@@ -10,7 +11,7 @@ public sealed class ResultTable
 
     public async Task WriteAsync(TextWriter output)
     {
-        await output.WriteLineAsync("| metric | n | median | p90 | max | target | memberlist LAN defaults |");
+        await output.WriteLineAsync($"| metric | n | median | p90 | max | target | {referenceHeader} |");
         await output.WriteLineAsync("|---|---:|---:|---:|---:|---|---|");
         foreach (var row in _rows)
         {

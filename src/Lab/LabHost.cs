@@ -86,6 +86,9 @@ public sealed class LabHost
     public Task<CommandResult> DockerAsync(IEnumerable<string> args, TimeSpan? timeout, CancellationToken ct) =>
         RequireDocker().RunAsync(args, timeout ?? ProcessRunner.DefaultTimeout, ct);
 
+    /// <summary>The tag <see cref="ImportTestImageAsync"/> imports the test image under.</summary>
+    public const string TestImageTag = TestImage.Tag;
+
     /// <summary>Imports nanobox-lab/busybox:latest (busybox, root and user app 1000:1000) into this host's engine.</summary>
     public Task ImportTestImageAsync(CancellationToken ct = default) => TestImage.ImportAsync(RequireDocker(), ct);
 

@@ -222,6 +222,8 @@ public sealed class PeerDataProtocolTests : IAsyncLifetime
 
         public IPeerDataHandler? PeerData => data;
 
+        public System.Text.Json.JsonElement? Instances() => null;
+
         public Task<ClusterState> ReplicateAsLeaderAsync(ClusterCommand command, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref Writes);

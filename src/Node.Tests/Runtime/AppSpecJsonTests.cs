@@ -92,12 +92,16 @@ public sealed class AppSpecJsonTests
     [InlineData("writable_dirs: [/b]")]
     [InlineData("network_dirs: [/b]")]
     [InlineData("user: 1001")]
-    [InlineData("cap_add: [NET_RAW]")]
+    [InlineData("cap_add")]
     public void Everything_that_shapes_the_container_changes_the_fingerprint(string change)
     {
-        var basis = "image: busybox:1.36\ncommand: [sleep, 1]\nenv: { A: b }\nports: [80]\nlabels: { a: b }\nresources: { memory: 128M, cpus: 0.5, pids: 200 }\nwritable_dirs: [/a]\nnetwork_dirs: [/n]\nuser: 1000\ncap_add: [CHOWN]";
-        var key = change[..change.IndexOf(':', StringComparison.Ordinal)];
-        var changed = string.Join("\n", basis.Split('\n').Select(l => l.StartsWith(key + ":", StringComparison.Ordinal) ? change : l));
+        // A change without a value removes the key (an empty list is refused, so removal is the only other cap_add).
+        var basis = "image: busybox:1.36\ncommand: [sleep, 1]\nenv: { A: b }\nports: [80]\nlabels: { a: b }\nresources: { memory: 128M, cpus: 0.5, pids: 200 }\nwritable_dirs: [/a]\nnetwork_dirs: [/n]\nuser: 1000\ncap_add: [NET_BIND_SERVICE]";
+        var colon = change.IndexOf(':', StringComparison.Ordinal);
+        var key = colon < 0 ? change : change[..colon];
+        var changed = string.Join("\n", basis.Split('\n')
+            .Select(l => l.StartsWith(key + ":", StringComparison.Ordinal) ? (colon < 0 ? null : change) : l)
+            .OfType<string>());
 
         Assert.NotEqual(Component(basis).Fingerprint("p"), Component(changed).Fingerprint("p"));
     }

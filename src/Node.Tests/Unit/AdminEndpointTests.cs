@@ -95,7 +95,10 @@ public sealed class AdminEndpointTests : IAsyncLifetime
 
         Assert.Equal(0, human);
         Assert.Equal(0, json);
-        Assert.Contains("node       unit (", output.ToString());
+        // Keys are padded to the widest one, which the runtime rows (docker, apps, waiting for) set.
+        Assert.Matches(@"(?m)^node +unit \(", output.ToString());
+        Assert.Matches(@"(?m)^docker +unix:///var/run/docker.sock", output.ToString());
+        Assert.Matches(@"(?m)^apps +\S.* 0 of 0 instances placed here running$", output.ToString());
         Assert.Contains("\"advertise\": \"192.0.2.7\"", output.ToString());
         Assert.Equal("", error.ToString());
     }

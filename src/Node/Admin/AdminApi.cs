@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using Nanobox.Node.Cluster;
 using Nanobox.Node.Host;
+using Nanobox.Node.Runtime.Instances;
 
 namespace Nanobox.Node.Admin;
 
@@ -19,10 +20,12 @@ public static partial class AdminApi
         app.Use(ProblemOnExceptionAsync);
 
         var v1 = app.MapGroup(Prefix);
-        v1.MapGet("/status", (NodeContext node, ClusterService cluster) => Results.Json(node.Status(cluster.Status()), AdminJsonContext.Default.StatusResponse));
+        v1.MapGet("/status", (NodeContext node, ClusterService cluster, InstanceBoard instances) =>
+            Results.Json(node.Status(cluster.Status(), instances.Status), AdminJsonContext.Default.StatusResponse));
         v1.MapClusterApi();
         v1.MapFirewallApi();
         v1.MapOverlayApi();
+        v1.MapAppsApi();
         v1.MapImagesApi();
         v1.MapInternalLogsApi();
 
@@ -55,6 +58,7 @@ public static partial class AdminApi
         }
 
         LogRequest(logger, context.Request.Method, context.Request.Path, peer.Value.UserId, peer.Value.ProcessId);
+        AdminCaller.Set(context, peer.Value);
         await next(context);
     }
 

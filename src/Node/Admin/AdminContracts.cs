@@ -11,7 +11,8 @@ public sealed record StatusResponse(
     long UptimeSeconds,
     string DataDir,
     string Advertise,
-    ClusterStatus? Cluster);
+    ClusterStatus? Cluster,
+    Runtime.Instances.RuntimeStatus? Runtime = null);
 
 /// <summary>The cluster part of GET /v1/status; absent while the node is standalone.</summary>
 /// <param name="Leader">The leader's name, or null while none is known.</param>
@@ -19,7 +20,8 @@ public sealed record StatusResponse(
 /// <param name="CertificateExpires">When this node's certificate expires; it is renewed automatically at 50-80 % of its life.</param>
 /// <param name="GossipKey">The id of the gossip key this node seals with (never the key).</param>
 /// <param name="Gossip">Datagram counts, and the datagrams dropped (forged, replayed, truncated, malformed...) by reason.</param>
-public sealed record ClusterStatus(string Id, DateTimeOffset CertificateExpires, string GossipKey, string? Leader, int Members, int Voters, bool Healthy, GossipStatus Gossip);
+/// <param name="StateVersion">How many commands this node's copy of the replicated state has applied.</param>
+public sealed record ClusterStatus(string Id, DateTimeOffset CertificateExpires, string GossipKey, string? Leader, int Members, int Voters, bool Healthy, GossipStatus Gossip, long StateVersion);
 
 public sealed record GossipStatus(long DatagramsReceived, long DatagramsSent, long Dropped, IReadOnlyDictionary<string, long> DroppedByReason);
 
@@ -71,7 +73,8 @@ public sealed record LogLineResponse(string Stream, DateTimeOffset? Time, string
 public sealed record LogStreamError(string Error);
 
 /// <summary>An RFC 9457 problem details body: every error the admin API returns.</summary>
-public sealed record ProblemResponse(string Type, string Title, int Status, string Detail);
+/// <param name="Errors">For an invalid app spec: every error, one line each (<c>line N: KEY: PROBLEM; FIX</c>).</param>
+public sealed record ProblemResponse(string Type, string Title, int Status, string Detail, IReadOnlyList<string>? Errors = null);
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(StatusResponse))]
@@ -89,6 +92,13 @@ public sealed record ProblemResponse(string Type, string Title, int Status, stri
 [JsonSerializable(typeof(FirewallRuleResponse))]
 [JsonSerializable(typeof(Nanobox.Node.Firewall.FirewallStatus))]
 [JsonSerializable(typeof(Nanobox.Node.Overlay.OverlayStatus))]
+[JsonSerializable(typeof(Runtime.Apps.AppDeployRequest))]
+[JsonSerializable(typeof(Runtime.Apps.AppRollbackRequest))]
+[JsonSerializable(typeof(Runtime.Apps.AppChangeResponse))]
+[JsonSerializable(typeof(IReadOnlyList<Runtime.Apps.AppSummary>))]
+[JsonSerializable(typeof(Runtime.Apps.AppDetails))]
+[JsonSerializable(typeof(Runtime.Apps.AppLogLine))]
+[JsonSerializable(typeof(IReadOnlyList<Runtime.Instances.InstanceRow>))]
 [JsonSerializable(typeof(ImagePullRequest))]
 [JsonSerializable(typeof(ImagePullResponse))]
 [JsonSerializable(typeof(LogLineResponse))]

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -65,39 +64,22 @@ public static class ImagesApi
                         : Problems.Result(StatusCodes.Status502BadGateway, "Node or engine unreachable", ex.Message);
                 }
 
-                context.Response.ContentType = "application/x-ndjson";
+                context.Response.ContentType = NdjsonLines.ContentType;
                 try
                 {
                     for (; more; more = await lines.MoveNextAsync())
                     {
                         var line = lines.Current;
                         var stream = line.Stream == ContainerLogStream.StandardError ? "stderr" : "stdout";
-                        await WriteLineAsync(context, writer => JsonSerializer.Serialize(writer, new LogLineResponse(stream, line.Time, line.Text), AdminJsonContext.Default.LogLineResponse));
+                        await NdjsonLines.WriteAsync(context, writer => JsonSerializer.Serialize(writer, new LogLineResponse(stream, line.Time, line.Text), AdminJsonContext.Default.LogLineResponse));
                     }
                 }
                 catch (Exception ex) when (ex is DockerEngineException or IOException or TimeoutException && !context.RequestAborted.IsCancellationRequested)
                 {
-                    await WriteLineAsync(context, writer => JsonSerializer.Serialize(writer, new LogStreamError(ex.Message), AdminJsonContext.Default.LogStreamError));
+                    await NdjsonLines.WriteAsync(context, writer => JsonSerializer.Serialize(writer, new LogStreamError(ex.Message), AdminJsonContext.Default.LogStreamError));
                 }
 
                 return Results.Empty;
             }
         });
-
-    /// <summary>
-    /// One JSON value on one line (the writer is not indented, whatever the context says), written to the client
-    /// asynchronously: serializing into a writer over the response body would flush it synchronously, which Kestrel refuses.
-    /// </summary>
-    private static async Task WriteLineAsync(HttpContext context, Action<Utf8JsonWriter> write)
-    {
-        var line = new ArrayBufferWriter<byte>();
-        using (var json = new Utf8JsonWriter(line))
-        {
-            write(json);
-        }
-
-        line.Write("\n"u8);
-        await context.Response.Body.WriteAsync(line.WrittenMemory, context.RequestAborted);
-        await context.Response.Body.FlushAsync(context.RequestAborted);
-    }
 }

@@ -7,8 +7,8 @@ public static class Problems
 {
     public const string ContentType = "application/problem+json";
 
-    public static IResult Result(int status, string title, string detail) => Results.Json(
-        new ProblemResponse($"https://nanobox.dev/problems/{status}", title, status, detail),
+    public static IResult Result(int status, string title, string detail, IReadOnlyList<string>? errors = null) => Results.Json(
+        new ProblemResponse($"https://nanobox.dev/problems/{status}", title, status, detail, errors),
         AdminJsonContext.Default.ProblemResponse,
         ContentType,
         status);

@@ -57,6 +57,32 @@ public sealed class AdminClient : IDisposable
     public Task<(T Value, string Json)> PostAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken cancellationToken) =>
         RequestAsync(new HttpRequestMessage(HttpMethod.Post, path), type, cancellationToken);
 
+    /// <summary>DELETEs a resource; returns the answer and its raw JSON.</summary>
+    public Task<(T Value, string Json)> DeleteAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken cancellationToken) =>
+        RequestAsync(new HttpRequestMessage(HttpMethod.Delete, path), type, cancellationToken);
+
+    /// <summary>GETs a stream of JSON lines (NDJSON), each as it arrives; the request timeout covers only the wait for the answer to begin.</summary>
+    /// <param name="headers">Called with the answer's headers before the first line.</param>
+    public async IAsyncEnumerable<T> StreamLinesAsync<T>(string path, JsonTypeInfo<T> type, Action<System.Net.Http.Headers.HttpResponseHeaders> headers, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Get, path), cancellationToken, HttpCompletionOption.ResponseHeadersRead);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw ToException(response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+        }
+
+        headers(response.Headers);
+
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken));
+        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        {
+            if (line.Length > 0)
+            {
+                yield return JsonSerializer.Deserialize(line, type) ?? throw new AdminRequestException($"The agent on {SocketPath} sent an empty line.", null);
+            }
+        }
+    }
+
     private async Task<(T Value, string Json)> RequestAsync<T>(HttpRequestMessage request, JsonTypeInfo<T> type, CancellationToken cancellationToken)
     {
         using var response = await SendAsync(request, cancellationToken);
@@ -76,11 +102,11 @@ public sealed class AdminClient : IDisposable
         }
     }
 
-    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken, HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
     {
         try
         {
-            return await _http.SendAsync(request, cancellationToken);
+            return await _http.SendAsync(request, completion, cancellationToken);
         }
         catch (HttpRequestException ex) when (FindSocketError(ex) is { } error)
         {

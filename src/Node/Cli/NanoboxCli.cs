@@ -26,6 +26,9 @@ public static class NanoboxCli
         root.Subcommands.Add(ClusterCommands.Members());
         root.Subcommands.Add(FirewallCommands.Build());
         root.Subcommands.Add(OverlayCommands.Build());
+        root.Subcommands.Add(AppCommands.Build());
+        root.Subcommands.Add(PsCommand.Build());
+        root.Subcommands.Add(LogsCommand.Build());
         root.Subcommands.Add(ImageCommands.Build());
         root.Subcommands.Add(VersionCommand.Build());
         return root;

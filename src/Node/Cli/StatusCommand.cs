@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Nanobox.Node.Admin;
+using Nanobox.Node.Runtime.Instances;
 
 namespace Nanobox.Node.Cli;
 
@@ -33,6 +34,15 @@ public static class StatusCommand
                     ? $"{cluster.Id}: {cluster.Members} members, {cluster.Voters} voters, leader {cluster.Leader ?? "unknown"}, {(cluster.Healthy ? "healthy" : "NOT healthy")}"
                     : "none (standalone: `nanobox cluster init` or `nanobox cluster join`)"),
             ];
+            if (status.Runtime is { } runtime)
+            {
+                rows.Add(("docker", runtime.Docker));
+                rows.Add(("apps", runtime.State == RuntimeStatus.Ready
+                    ? $"{runtime.Running} of {runtime.Placed} instances placed here running"
+                    : $"{runtime.State}: {runtime.Running} of {runtime.Placed} instances placed here running"));
+                rows.AddRange(runtime.WaitingFor.Select(w => ("  waiting for", w)));
+            }
+
             await output.WriteLineAsync(TextTable.Render(rows));
             return 0;
         }));

@@ -195,7 +195,7 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
         _endpoints.Control.Port,
         IsLeader ? LeaderRole : IsVoter(_node.Identity.Id) ? VoterRole : "member",
         BuildInfo.Version,
-        new Dictionary<string, string>(),
+        _node.GossipLabels,
         _overlay?.Vtep,
         _overlay?.Vni ?? 0,
         _overlay?.Endpoints);
@@ -604,6 +604,10 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
     /// <summary>Asks member <paramref name="nodeId"/> to open new TCP connections back to this node on <paramref name="ports"/>.</summary>
     public Task<IReadOnlyList<PortReach>> ProbeBackAsync(string nodeId, IPAddress address, IReadOnlyList<int> ports, CancellationToken cancellationToken) =>
         _control.ProbeBackAsync(new ControlPeer(nodeId, new IPEndPoint(address, _endpoints.Requests.Port)), ports, cancellationToken);
+
+    /// <summary>Asks member <paramref name="nodeId"/> what app instances its agent runs.</summary>
+    public Task<System.Text.Json.JsonElement> ListInstancesAsync(string nodeId, IPAddress address, CancellationToken cancellationToken) =>
+        _control.ListInstancesAsync(new ControlPeer(nodeId, new IPEndPoint(address, _endpoints.Requests.Port)), cancellationToken);
 
     public ClusterEndpoints Endpoints => _endpoints;
 

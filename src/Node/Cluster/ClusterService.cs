@@ -9,6 +9,8 @@ using Nanobox.Node.Cluster.Membership;
 using Nanobox.Node.Firewall;
 using Nanobox.Node.Host;
 using Nanobox.Node.Overlay;
+using Nanobox.Node.Runtime;
+using Nanobox.Node.Runtime.Instances;
 using Nanobox.Node.Runtime.Distribution;
 using Nanobox.Node.Security;
 using Nanobox.Node.Storage;
@@ -20,8 +22,8 @@ namespace Nanobox.Node.Cluster;
 /// runtime starts with the agent. Creating or joining is all-or-nothing: on failure the node is left
 /// standalone, with nothing half-joined in its store or data dir.
 /// </summary>
-public sealed partial class ClusterService(NodeContext node, INodeStore store, FirewallManager firewall, OverlayManager overlay, PeerDataServer peerData, ILoggerFactory loggerFactory)
-    : IHostedService, IFirewallCluster, IOverlayCluster, IPeerNetwork, IAsyncDisposable
+public sealed partial class ClusterService(NodeContext node, INodeStore store, FirewallManager firewall, OverlayManager overlay, InstanceBoard instances, PeerDataServer peerData, ILoggerFactory loggerFactory)
+    : IHostedService, IFirewallCluster, IOverlayCluster, IAppsCluster, IPeerNetwork, IAsyncDisposable
 {
     private static readonly TimeSpan LeadershipTimeout = TimeSpan.FromSeconds(15);
 
@@ -343,7 +345,8 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, F
             leader is not null && aliveVoters > state.Voters.Count() / 2,
             runtime.Gossip?.Counters is { } counters
                 ? new GossipStatus(counters.DatagramsReceived, counters.DatagramsSent, counters.TotalDropped, counters.DropsByReason())
-                : new GossipStatus(0, 0, 0, new Dictionary<string, long>()));
+                : new GossipStatus(0, 0, 0, new Dictionary<string, long>()),
+            state.Version);
     }
 
     private static string StateName(MemberState? state) => state switch
@@ -483,6 +486,29 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, F
     }
 
     /// <inheritdoc />
+    AppsClusterView? IAppsCluster.View() =>
+        _runtime is { } runtime ? new AppsClusterView(node.Identity.Id, runtime.State, runtime.Gossip?.Members() ?? [], runtime.IsLeader) : null;
+
+    /// <inheritdoc />
+    public async Task<System.Text.Json.JsonElement> ListInstancesAsync(string nodeId, CancellationToken cancellationToken)
+    {
+        var runtime = _runtime ?? throw new IOException("this node's cluster runtime is restarting");
+        if (!runtime.State.Members.TryGetValue(nodeId, out var member) || !IPAddress.TryParse(member.Addresses.FirstOrDefault(), out var address))
+        {
+            throw new IOException($"{nodeId} is not a member with a known address");
+        }
+
+        try
+        {
+            return await runtime.ListInstancesAsync(nodeId, address, cancellationToken);
+        }
+        catch (LeaderUnavailableException ex)
+        {
+            throw new IOException(ex.Message, ex);
+        }
+    }
+
+    /// <inheritdoc />
     PeerNetworkView? IPeerNetwork.Peers() =>
         _runtime is { } runtime ? new PeerNetworkView(node.Identity.Id, [.. runtime.State.Members.Values], runtime.StreamSecurity, runtime.Endpoints.Requests.Port) : null;
 
@@ -528,6 +554,7 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, F
         runtime.Renewed += renewed => _ = RestartAsync(renewed);
         runtime.StateChanged += firewall.Wake;
         runtime.Announce(_overlayAnnouncement);
+        runtime.Consensus.InstanceReport = instances.RowsJson;
         runtime.Consensus.PeerData = peerData;
         _runtime = runtime;
         await runtime.StartAsync(seeds, cancellationToken);

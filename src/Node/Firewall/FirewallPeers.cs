@@ -5,8 +5,8 @@ using Nanobox.Node.Cluster.Membership;
 
 namespace Nanobox.Node.Firewall;
 
-/// <summary>What gossip last said about a member: its state, since when, and the addresses it announced.</summary>
-public sealed record GossipSighting(MemberState State, DateTimeOffset Since, IReadOnlyList<IPAddress> Addresses);
+/// <summary>What gossip last said about a member: its state, since when, the addresses and labels it announced.</summary>
+public sealed record GossipSighting(MemberState State, DateTimeOffset Since, IReadOnlyList<IPAddress> Addresses, IReadOnlyDictionary<string, string>? Labels = null);
 
 /// <summary>
 /// Remembers what gossip said of each member, so a dead member that gossip has since reaped stays dead
@@ -21,7 +21,7 @@ public sealed class GossipSightings
     {
         foreach (var member in members)
         {
-            _seen[member.Id] = new GossipSighting(member.State, member.StateChangedAt, member.Meta.Addresses);
+            _seen[member.Id] = new GossipSighting(member.State, member.StateChangedAt, member.Meta.Addresses, member.Meta.Labels);
         }
 
         return _seen;

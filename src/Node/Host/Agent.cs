@@ -9,8 +9,11 @@ using Nanobox.Node.Cluster;
 using Nanobox.Node.Firewall;
 using Nanobox.Node.Overlay;
 using Nanobox.Node.Runtime;
+using Nanobox.Node.Runtime.Apps;
 using Nanobox.Node.Runtime.Distribution;
 using Nanobox.Node.Runtime.Docker;
+using Nanobox.Node.Runtime.Instances;
+using Nanobox.Node.Runtime.Placement;
 using Nanobox.Node.Storage;
 
 namespace Nanobox.Node.Host;
@@ -132,13 +135,22 @@ public static partial class Agent
         builder.Services.AddSingleton<FirewallManager>();
         builder.Services.AddSingleton(new DockerEngine(new DockerEngineOptions { Endpoint = options.Docker.ToString(), NodeId = node.Identity.Id }, loggerFactory));
         builder.Services.AddSingleton<OverlayManager>();
+        builder.Services.AddSingleton<InstanceBoard>();
         builder.Services.AddSingleton<ClusterService>();
+        builder.Services.AddSingleton<IAppsCluster>(services => services.GetRequiredService<ClusterService>());
+        builder.Services.AddSingleton<PlacementManager>();
+        builder.Services.AddSingleton<NodeReconciler>();
+        builder.Services.AddSingleton<AppDeployments>();
+        builder.Services.AddSingleton<ClusterInstances>();
+        builder.Services.AddSingleton<AppLogs>();
         builder.Services.AddHostedService(services => services.GetRequiredService<ClusterService>());
         builder.Services.AddSingleton<PeerDataServer>();
         builder.Services.AddSingleton<IPeerNetwork>(services => services.GetRequiredService<ClusterService>());
         builder.Services.AddSingleton<ClusterImageSource>();
         builder.Services.AddSingleton<IImageSource>(services => services.GetRequiredService<ClusterImageSource>());
         builder.Services.AddSingleton<IInstanceLogs, ClusterInstanceLogs>();
+        // Registered after the cluster: hosted services stop in reverse order, so the apps loops stop first.
+        builder.Services.AddHostedService<AppsRuntime>();
 
         var app = builder.Build();
         app.MapAdminApi();

@@ -15,13 +15,14 @@ public sealed class AgentConfigFile
     /// <summary>Every section and key the file may hold; kept equal to the classes below by a unit test.</summary>
     public static readonly IReadOnlyDictionary<string, string[]> KnownKeys = new Dictionary<string, string[]>
     {
-        ["node"] = ["name", "data_dir", "advertise"],
+        ["node"] = ["name", "data_dir", "advertise", "labels"],
         ["admin"] = ["socket"],
         ["log"] = ["level"],
         ["cluster"] = ["certificate_lifetime", "voter_replace_after", "secret", "bootstrap_expect", "join"],
         ["firewall"] = ["ssh_ports", "ssh_from", "join_from", "join_rate", "dead_peer_grace"],
         ["overlay"] = ["subnet", "vni", "port"],
         ["docker"] = ["endpoint"],
+        ["apps"] = ["reschedule_after"],
     };
 
     [JsonPropertyName("node")]
@@ -45,6 +46,9 @@ public sealed class AgentConfigFile
     [JsonPropertyName("docker")]
     public DockerSection? Docker { get; set; }
 
+    [JsonPropertyName("apps")]
+    public AppsSection? Apps { get; set; }
+
     public sealed class NodeSection
     {
         [JsonPropertyName("name")]
@@ -55,6 +59,9 @@ public sealed class AgentConfigFile
 
         [JsonPropertyName("advertise")]
         public string? Advertise { get; set; }
+
+        [JsonPropertyName("labels")]
+        public Dictionary<string, string>? Labels { get; set; }
     }
 
     public sealed class AdminSection
@@ -115,6 +122,12 @@ public sealed class AgentConfigFile
     {
         [JsonPropertyName("endpoint")]
         public string? Endpoint { get; set; }
+    }
+
+    public sealed class AppsSection
+    {
+        [JsonPropertyName("reschedule_after")]
+        public string? RescheduleAfter { get; set; }
     }
 
     public sealed class LogSection

@@ -1,7 +1,9 @@
+using System.Collections.Immutable;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using Nanobox.Node.Firewall;
 using Nanobox.Node.Overlay;
+using Nanobox.Node.Runtime;
 using Nanobox.Node.Runtime.Docker;
 
 namespace Nanobox.Node.Host;
@@ -44,6 +46,13 @@ public sealed record AgentOptions
 
     /// <summary>The local Docker engine the agent runs containers on (and attaches the overlay's Docker network to).</summary>
     public DockerEndpoint Docker { get; init; } = DockerEndpoint.Parse(DockerEndpoint.Default);
+
+    /// <summary>The operator's labels for this node (`[node] labels`), gossiped and matched by placement constraints.</summary>
+    public ImmutableSortedDictionary<string, string> Labels { get; init; } =
+        ImmutableSortedDictionary<string, string>.Empty;
+
+    /// <summary>How the cluster runs app components (used by this node when it leads, and by its own agent).</summary>
+    public AppsOptions Apps { get; init; } = new();
 
     /// <summary>Self-forming: set when the config names peers and a shared secret; null otherwise.</summary>
     public ClusterFormationOptions? Formation { get; init; }

@@ -1,9 +1,12 @@
+using System.Collections.Immutable;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Nanobox.Node.Firewall;
 using Nanobox.Node.Overlay;
+using Nanobox.Node.Runtime;
+using Nanobox.Node.Runtime.Placement;
 
 namespace Nanobox.Node.Host;
 
@@ -36,6 +39,11 @@ public static class AgentOptionsResolver
     public const string ClusterJoinVariable = "NANOBOX_CLUSTER_JOIN";
     public const string DeadPeerGraceVariable = "NANOBOX_DEAD_PEER_GRACE";
     public const string DockerVariable = "NANOBOX_DOCKER";
+    public const string RescheduleAfterVariable = "NANOBOX_RESCHEDULE_AFTER";
+
+    /// <summary>A second is the shortest gossip can tell dead from slow; a week covers any planned outage.</summary>
+    private static readonly TimeSpan MinRescheduleAfter = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MaxRescheduleAfter = TimeSpan.FromDays(7);
 
     /// <summary>Shorter would renew too often to be sane; longer than the CA would outlive it.</summary>
     private static readonly TimeSpan MinCertificateLifetime = TimeSpan.FromSeconds(10);
@@ -61,6 +69,7 @@ public static class AgentOptionsResolver
         var logLevel = Pick(args.LogLevel, environment(LogLevelVariable), config.Log?.Level);
         var lifetime = Pick(environment(CertificateLifetimeVariable), config.Cluster?.CertificateLifetime);
         var replaceAfter = Pick(environment(VoterReplaceAfterVariable), config.Cluster?.VoterReplaceAfter);
+        var rescheduleAfter = Pick(environment(RescheduleAfterVariable), config.Apps?.RescheduleAfter);
 
         return new AgentOptions
         {
@@ -76,6 +85,13 @@ public static class AgentOptionsResolver
             VoterReplaceAfter = replaceAfter is null
                 ? AgentOptions.DefaultVoterReplaceAfter
                 : ParseDuration(replaceAfter, MinVoterReplaceAfter, MaxVoterReplaceAfter, "voter replacement delay", "cluster.voter_replace_after", VoterReplaceAfterVariable),
+            Labels = ResolveLabels(config.Node?.Labels),
+            Apps = new AppsOptions
+            {
+                RescheduleAfter = rescheduleAfter is null
+                    ? AppsOptions.DefaultRescheduleAfter
+                    : ParseDuration(rescheduleAfter, MinRescheduleAfter, MaxRescheduleAfter, "rescheduling delay", "apps.reschedule_after", RescheduleAfterVariable),
+            },
             Formation = ResolveFormation(environment, config.Cluster),
             Firewall = ResolveFirewall(environment, config.Firewall),
             Overlay = ResolveOverlay(config.Overlay),
@@ -162,6 +178,14 @@ public static class AgentOptionsResolver
             : throw new ConfigException($"The node name '{name}' is not valid: use 1-63 letters, digits, '-', '_' or '.' (set it with --name, {NameVariable} or node.name).");
     }
 
+    private static ImmutableSortedDictionary<string, string> ResolveLabels(Dictionary<string, string>? labels)
+    {
+        var resolved = (labels ?? []).ToImmutableSortedDictionary(StringComparer.Ordinal);
+        return NodeLabels.Check(resolved) is { } problem
+            ? throw new ConfigException($"node.labels: {problem} (e.g. labels = {{ zone = \"a\" }}).")
+            : resolved;
+    }
+
     private static ClusterFormationOptions? ResolveFormation(Func<string, string?> environment, AgentConfigFile.ClusterSection? config)
     {
         var join = Pick(environment(ClusterJoinVariable))?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
@@ -240,7 +264,7 @@ public static class AgentOptionsResolver
         }
     }
 
-    private static System.Collections.Immutable.ImmutableArray<string> Networks(List<string>? networks, string key)
+    private static ImmutableArray<string> Networks(List<string>? networks, string key)
     {
         try
         {

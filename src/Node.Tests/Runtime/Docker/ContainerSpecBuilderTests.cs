@@ -60,6 +60,14 @@ public sealed class ContainerSpecBuilderTests
     }
 
     [Fact]
+    public void Net_bind_service_makes_every_port_unprivileged_in_the_containers_own_network_only()
+    {
+        Assert.Equal(new Dictionary<string, string> { ["net.ipv4.ip_unprivileged_port_start"] = "0" }, Build().HostConfig!.Sysctls);
+        Assert.Null(ContainerSpecBuilder.Build(Plan() with { CapAdd = [] }).HostConfig!.Sysctls);
+        Assert.Null(ContainerSpecBuilder.Build(Plan() with { CapAdd = ["CHOWN"] }).HostConfig!.Sysctls);
+    }
+
+    [Fact]
     public void The_root_filesystem_is_read_only_and_tmp_is_a_small_noexec_tmpfs()
     {
         var spec = Build();

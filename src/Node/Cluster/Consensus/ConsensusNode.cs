@@ -176,6 +176,11 @@ public sealed class ConsensusNode : IControlRequestHandler, IAsyncDisposable
 
     /// <summary>Replicates from this node, which must lead and hear from a majority.</summary>
     /// <summary>Signs node certificate renewals on the leader; set by the cluster layer, which holds the CA.</summary>
+    /// <summary>What this node's agent reports of its app instances when a member asks (`nanobox ps`); null: none.</summary>
+    public Func<System.Text.Json.JsonElement>? InstanceReport { get; set; }
+
+    System.Text.Json.JsonElement? IControlRequestHandler.Instances() => InstanceReport?.Invoke();
+
     public Func<string, byte[], CancellationToken, Task<byte[]>>? CertificateSigner { get; set; }
 
     /// <summary>Serves peers' image and log requests on the request port; set by the cluster layer before start.</summary>

@@ -72,6 +72,15 @@ public sealed class ControlClient(IStreamSecurity security) : ILeaderForwarder
             : throw new IOException($"{peer.NodeId} did not probe back ({response.Outcome}): {response.Message}");
     }
 
+    /// <summary>What <paramref name="peer"/>'s agent reports about the app instances it runs.</summary>
+    public async Task<System.Text.Json.JsonElement> ListInstancesAsync(ControlPeer peer, CancellationToken cancellationToken)
+    {
+        var response = await SendAsync(peer, new ControlRequest(ControlRequestKind.ListInstances, null, 0), cancellationToken).ConfigureAwait(false);
+        return response is { Outcome: ControlOutcome.Ok, Instances: { } instances }
+            ? instances
+            : throw new IOException($"{peer.NodeId} did not report its instances ({response.Outcome}): {response.Message}");
+    }
+
     /// <summary>A mutual-TLS connection to <paramref name="peer"/>'s request listener, its certificate pinned to the peer's node id.</summary>
     /// <returns>The secured stream; disposing it closes the connection.</returns>
     internal static async Task<Stream> ConnectAsync(IStreamSecurity security, ControlPeer peer, CancellationToken cancellationToken)

@@ -33,6 +33,9 @@ internal enum ControlRequestKind
     /// </summary>
     ProbeBack,
 
+    /// <summary>Report the app instances this node's agent runs (for `nanobox ps` on any member).</summary>
+    ListInstances,
+
     /// <summary>
     /// Does this node's engine hold <see cref="ControlRequest.Image"/> (a tag or a pin)? Answered with
     /// <see cref="ControlResponse.Image"/>, or <see cref="ControlOutcome.NotFound"/>.
@@ -88,7 +91,9 @@ internal enum ControlOutcome
     NotFound,
 }
 
-internal sealed record ControlResponse(ControlOutcome Outcome, ClusterState? State, string? Message, byte[]? Certificate = null, PortReach[]? Probes = null, PeerImage? Image = null);
+/// <param name="Image">For <see cref="ControlRequestKind.FindImage"/>: the image this node's engine holds.</param>
+/// <param name="Instances">For <see cref="ControlRequestKind.ListInstances"/>: the agent's report, as the runtime writes it (opaque here).</param>
+internal sealed record ControlResponse(ControlOutcome Outcome, ClusterState? State, string? Message, byte[]? Certificate = null, PortReach[]? Probes = null, PeerImage? Image = null, JsonElement? Instances = null);
 
 /// <summary>An image a node's engine holds: its pin (registry digest or image id) and its image id.</summary>
 internal sealed record PeerImage(string Pin, string Id);

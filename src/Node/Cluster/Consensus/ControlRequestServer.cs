@@ -19,6 +19,9 @@ internal interface IControlRequestHandler
     /// <exception cref="LeaderUnavailableException">This node is not the leader.</exception>
     Task<byte[]> SignCertificateAsync(string peerNodeId, byte[] certificateRequest, CancellationToken cancellationToken);
 
+    /// <summary>The app instances this node's agent runs; null when it reports none (no runtime wired).</summary>
+    System.Text.Json.JsonElement? Instances();
+
     /// <summary>Serves the requests answered from this node's engine rather than from consensus; null: none are served.</summary>
     IPeerDataHandler? PeerData { get; }
 }
@@ -164,6 +167,10 @@ internal sealed class ControlRequestServer(ConsensusOptions options, IStreamSecu
                 {
                     return new ControlResponse(ControlOutcome.Rejected, null, e.Message);
                 }
+            case ControlRequestKind.ListInstances:
+                return handler.Instances() is { } instances
+                    ? new ControlResponse(ControlOutcome.Ok, null, null, Instances: instances)
+                    : new ControlResponse(ControlOutcome.Error, null, "this node's agent does not report instances");
             case ControlRequestKind.FetchState:
                 var state = request.WaitMs > 0
                     ? await handler.WaitForNewerStateAsync(request.SinceVersion, TimeSpan.FromMilliseconds(Math.Min(request.WaitMs, MaxFetchWait.TotalMilliseconds)), stopping).ConfigureAwait(false)

@@ -119,6 +119,7 @@ public static partial class ContainerSpecBuilder
                 ShmSize = plan.TmpSizeBytes,
                 CapDrop = ["ALL"],
                 CapAdd = capabilities,
+                Sysctls = Sysctls(capabilities),
                 // The engine's default seccomp profile applies because nothing here asks for another.
                 SecurityOpt = ["no-new-privileges:true"],
                 Memory = plan.MemoryBytes,
@@ -157,6 +158,20 @@ public static partial class ContainerSpecBuilder
                 : null,
         };
     }
+
+    /// <summary>
+    /// A non-root process gets no effective capability from cap_add (the engine sets no ambient ones), so
+    /// NET_BIND_SERVICE is granted the way that works: every port is unprivileged in the container's own
+    /// network namespace (the sysctl is per namespace; the host's stays as it is).
+    /// </summary>
+    private static Dictionary<string, string>? Sysctls(List<string> capabilities) =>
+        capabilities.Contains(BindLowPorts)
+            ? new Dictionary<string, string> { [UnprivilegedPortStart] = "0" }
+            : null;
+
+    public const string BindLowPorts = "NET_BIND_SERVICE";
+
+    public const string UnprivilegedPortStart = "net.ipv4.ip_unprivileged_port_start";
 
     private static Dictionary<string, string> Labels(ContainerPlan plan)
     {

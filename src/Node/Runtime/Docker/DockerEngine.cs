@@ -124,6 +124,19 @@ public sealed partial class DockerEngine : IDisposable
             ?? throw new DockerEngineException($"container {name} was removed by someone else right after it started");
     }
 
+    /// <summary>Starts one of this node's containers again after it exited (same container: its id, address and writable layer stay).</summary>
+    /// <exception cref="DockerEngineException">It is not this node's, it is gone, or the engine failed.</exception>
+    public async Task<ManagedContainer> StartAgainAsync(string nameOrId, CancellationToken cancellationToken)
+    {
+        var container = await InspectOwnedAsync(nameOrId, cancellationToken)
+            ?? throw new DockerEngineException($"starting {nameOrId} again failed: this node has no such container");
+        var name = NameOf(container);
+        await CallAsync($"starting container {name} again", (c, t) => c.Containers.StartContainerAsync(container.ID, new ContainerStartParameters(), t), cancellationToken);
+        LogStartedAgain(_logger, name, container.ID);
+        return await InspectAsync(container.ID, cancellationToken)
+            ?? throw new DockerEngineException($"container {name} was removed by someone else right after it started");
+    }
+
     /// <summary>Stops one of this node's containers (SIGTERM, SIGKILL after <paramref name="stopTimeout"/>) and removes it; false if it was not there.</summary>
     /// <exception cref="DockerEngineException">It is not this node's (left alone), or the engine failed.</exception>
     public async Task<bool> StopAndRemoveAsync(string nameOrId, TimeSpan stopTimeout, CancellationToken cancellationToken)
@@ -400,7 +413,8 @@ public sealed partial class DockerEngine : IDisposable
             StartedAt = EngineTime.Parse(container.State?.StartedAt),
             FinishedAt = EngineTime.Parse(container.State?.FinishedAt),
             Network = network,
-            IPv4Address = IPAddress.TryParse(endpoint?.IPAddress, out var address) ? address : null,
+            // A stopped container has no address on the network, but keeps the one it was created with.
+            IPv4Address = IPAddress.TryParse(endpoint?.IPAddress, out var address) || IPAddress.TryParse(endpoint?.IPAMConfig?.IPv4Address, out address) ? address : null,
             MacAddress = endpoint?.MacAddress is { Length: > 0 } mac ? mac : null,
         };
     }
@@ -528,6 +542,9 @@ public sealed partial class DockerEngine : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Started container {Name} ({Id}) from {Image}")]
     private static partial void LogStarted(ILogger logger, string name, string id, string image);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Started container {Name} ({Id}) again")]
+    private static partial void LogStartedAgain(ILogger logger, string name, string id);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Container {Name} did not start, removing it: {Reason}")]
     private static partial void LogStartFailed(ILogger logger, string name, string reason);

@@ -39,6 +39,7 @@ public sealed record ManagedContainer
     /// <summary>The Docker network it is attached to; null with no network.</summary>
     public string? Network { get; init; }
 
+    /// <summary>Its address on <see cref="Network"/>: the one it has while running, else the fixed one it was created with.</summary>
     public IPAddress? IPv4Address { get; init; }
     public string? MacAddress { get; init; }
 }

@@ -44,6 +44,15 @@ public sealed record AppSpecPolicy
 /// <summary>Linux capability names (capabilities(7), as of Linux 6.x), without the CAP_ prefix.</summary>
 internal static class Capabilities
 {
+    public const string BindLowPorts = "NET_BIND_SERVICE";
+
+    /// <summary>
+    /// What a spec may add back. Docker puts an added capability only in a non-root process's bounding set
+    /// (no ambient capabilities), so none takes effect; binding ports below 1024 is granted another way,
+    /// through the namespaced sysctl net.ipv4.ip_unprivileged_port_start of the container's own network.
+    /// </summary>
+    public static readonly ImmutableSortedSet<string> Effective = [BindLowPorts];
+
     public static readonly ImmutableSortedSet<string> Known =
     [
         "AUDIT_CONTROL", "AUDIT_READ", "AUDIT_WRITE", "BLOCK_SUSPEND", "BPF", "CHECKPOINT_RESTORE", "CHOWN",

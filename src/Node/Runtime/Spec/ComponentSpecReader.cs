@@ -280,10 +280,18 @@ internal sealed class ComponentSpecReader(SpecValueReader reader, AppSpecPolicy 
             return null;
         }
 
-        if (!policy.DeniedCapabilities.Contains(name))
+        if (policy.DeniedCapabilities.Contains(name))
+        {
+            reader.Refuse(path, node.Position, $"{name} is refused by the cluster's policy: it lets a process reach past its container",
+                "remove it; run what needs it outside the cluster's apps");
+            return null;
+        }
+
+        if (Capabilities.Effective.Contains(name))
             return name;
-        reader.Refuse(path, node.Position, $"{name} is refused by the cluster's policy: it lets a process reach past its container",
-            "remove it; run what needs it outside the cluster's apps");
+        reader.Refuse(path, node.Position,
+            $"{name} would have no effect: components run as a non-root user, and Docker gives such a process no effective capabilities (it sets no ambient ones)",
+            $"remove it; only {string.Join(", ", Capabilities.Effective)} is supported (the agent grants it through the container's own net.ipv4.ip_unprivileged_port_start)");
         return null;
     }
 
