@@ -43,17 +43,26 @@ internal static class AppsProbe
     /// <summary>The agent's containers of <paramref name="app"/> on <paramref name="host"/>'s engine, running or not: name -> "id startedAt".</summary>
     public static async Task<Dictionary<string, string>> ContainersAsync(LabHost host, string app)
     {
-        var ids = (await host.DockerAsync("ps", "-aq", "--filter", $"label=io.nanobox.app={app}")).EnsureSuccess().Stdout
-            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (ids.Length == 0)
+        // A container the agent removes between the listing and the inspect is listed again, not an error.
+        for (var attempt = 1; ; attempt++)
         {
-            return [];
-        }
+            var ids = (await host.DockerAsync("ps", "-aq", "--filter", $"label=io.nanobox.app={app}")).EnsureSuccess().Stdout
+                .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (ids.Length == 0)
+            {
+                return [];
+            }
 
-        var lines = (await host.DockerAsync(["inspect", "--format", "{{.Name}} {{.Id}} {{.State.StartedAt}} {{.State.Running}}", .. ids])).EnsureSuccess().Stdout;
-        return lines.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(l => l.Trim().Split(' ', 2))
-            .ToDictionary(p => p[0].TrimStart('/'), p => p[1]);
+            var inspected = await host.DockerAsync(["inspect", "--format", "{{.Name}} {{.Id}} {{.State.StartedAt}} {{.State.Running}}", .. ids]);
+            if (inspected.ExitCode != 0 && inspected.Stderr.Contains("No such object", StringComparison.Ordinal) && attempt < 5)
+            {
+                continue;
+            }
+
+            return inspected.EnsureSuccess().Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(l => l.Trim().Split(' ', 2))
+                .ToDictionary(p => p[0].TrimStart('/'), p => p[1]);
+        }
     }
 
     public static Task<CommandResult> ExecAsync(LabHost host, string container, params string[] command) =>

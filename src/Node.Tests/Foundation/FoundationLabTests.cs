@@ -54,7 +54,7 @@ public sealed class FoundationLabTests(ThreeHostLab fixture) : IClassFixture<Thr
 
         var result = (await host.NanoboxAsync("status")).EnsureSuccess();
 
-        Assert.Contains($"node       {host.Name} (", result.Stdout);
+        Assert.Matches($@"(?m)^node +{host.Name} \(", result.Stdout);
         Assert.Contains(host.SocketPath, result.Stdout);
     }
 

@@ -11,6 +11,12 @@ public sealed class ControlClient(IStreamSecurity security) : ILeaderForwarder
 {
     private static readonly TimeSpan FetchGrace = TimeSpan.FromSeconds(3);
 
+    /// <summary>
+    /// A new member's first fetch may reach a voter whose firewall has not let it in yet; the dropped SYN would be
+    /// sent again only after 1 s, so the fetch gives that voter up sooner and asks the next one (the leader let it in).
+    /// </summary>
+    private static readonly TimeSpan FetchConnectTimeout = TimeSpan.FromMilliseconds(400);
+
     public async Task<ClusterState> ForwardAsync(ControlPeer leader, ClusterCommand command, CancellationToken cancellationToken)
     {
         var request = new ControlRequest(ControlRequestKind.Replicate, new CommandEnvelope(CommandEnvelope.CurrentSchema, command), 0);
@@ -48,7 +54,7 @@ public sealed class ControlClient(IStreamSecurity security) : ILeaderForwarder
         ControlResponse response;
         try
         {
-            response = await SendAsync(peer, new ControlRequest(ControlRequestKind.FetchState, null, sinceVersion, WaitMs: (int)wait.TotalMilliseconds), deadline.Token).ConfigureAwait(false);
+            response = await SendAsync(peer, new ControlRequest(ControlRequestKind.FetchState, null, sinceVersion, WaitMs: (int)wait.TotalMilliseconds), deadline.Token, FetchConnectTimeout).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -83,12 +89,29 @@ public sealed class ControlClient(IStreamSecurity security) : ILeaderForwarder
 
     /// <summary>A mutual-TLS connection to <paramref name="peer"/>'s request listener, its certificate pinned to the peer's node id.</summary>
     /// <returns>The secured stream; disposing it closes the connection.</returns>
-    internal static async Task<Stream> ConnectAsync(IStreamSecurity security, ControlPeer peer, CancellationToken cancellationToken)
+    /// <param name="connectTimeout">How long the TCP connect may take; null: until <paramref name="cancellationToken"/>.</param>
+    internal static async Task<Stream> ConnectAsync(IStreamSecurity security, ControlPeer peer, CancellationToken cancellationToken, TimeSpan? connectTimeout = null)
     {
         var tcp = new TcpClient { NoDelay = true };
         try
         {
-            await tcp.ConnectAsync((System.Net.IPEndPoint)peer.RequestsEndPoint, cancellationToken).ConfigureAwait(false);
+            using (var connecting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                if (connectTimeout is { } limit)
+                {
+                    connecting.CancelAfter(limit);
+                }
+
+                try
+                {
+                    await tcp.ConnectAsync((System.Net.IPEndPoint)peer.RequestsEndPoint, connecting.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw new IOException($"no answer to a connect within {connectTimeout!.Value.TotalMilliseconds:0} ms");
+                }
+            }
+
             // The TLS stream owns the TCP stream, which owns the socket.
             return (await security.ConnectAsync(tcp.GetStream(), peer.NodeId, cancellationToken).ConfigureAwait(false)).Stream;
         }
@@ -99,12 +122,12 @@ public sealed class ControlClient(IStreamSecurity security) : ILeaderForwarder
         }
     }
 
-    private async Task<ControlResponse> SendAsync(ControlPeer peer, ControlRequest request, CancellationToken cancellationToken)
+    private async Task<ControlResponse> SendAsync(ControlPeer peer, ControlRequest request, CancellationToken cancellationToken, TimeSpan? connectTimeout = null)
     {
         Stream stream;
         try
         {
-            stream = await ConnectAsync(security, peer, cancellationToken).ConfigureAwait(false);
+            stream = await ConnectAsync(security, peer, cancellationToken, connectTimeout).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or IOException or System.Security.Authentication.AuthenticationException)
         {
