@@ -27,6 +27,12 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, F
 {
     private static readonly TimeSpan LeadershipTimeout = TimeSpan.FromSeconds(15);
 
+    /// <summary>How often a section change is made again after losing a revision race to a change from elsewhere.</summary>
+    private const int SectionAttempts = 3;
+
+    /// <summary>How long a refused section change waits for this node's state to catch up before the refusal stands.</summary>
+    private static readonly TimeSpan ConflictCatchUp = TimeSpan.FromSeconds(1);
+
     private readonly ILogger _logger = loggerFactory.CreateLogger("Nanobox.Cluster");
     private readonly SemaphoreSlim _gate = new(1, 1);
     private ClusterRuntime? _runtime;
@@ -522,30 +528,54 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, F
             ? runtime.ProbeBackAsync(nodeId, address, ports, cancellationToken)
             : throw new IOException("the cluster runtime is restarting");
 
-    /// <summary>How long a write may take to reach this node's own copy of the state (a non-voter polls every 500 ms).</summary>
+    /// <summary>How long a write may take to reach this node's own copy of the state (a non-voter long-polls a voter for it).</summary>
     private static readonly TimeSpan LocalApplyTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// Replaces a section of the replicated state, compare-and-set on its revision (so concurrent
-    /// operators cannot overwrite each other), and waits until this node's copy of the state has it.
+    /// operators cannot overwrite each other: <paramref name="change"/> is computed from the state it replaces,
+    /// and again from a newer one when this node's copy was behind), and waits until this node's copy has it.
     /// </summary>
     public async Task UpdateSectionAsync(Func<ClusterState, PutSectionCommand> change, CancellationToken cancellationToken)
     {
         var runtime = RequireMember();
-        var after = await ReplicateAsync(runtime, change(runtime.State), cancellationToken);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(LocalApplyTimeout);
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            while ((_runtime ?? runtime).State.Version < after.Version)
+            var seen = runtime.State;
+            try
             {
-                await Task.Delay(50, timeout.Token);
+                var after = await ReplicateAsync(runtime, change(seen), cancellationToken);
+                // Committed; callers read this node's state next, so give it a moment to catch up (it will anyway).
+                await NewerStateAsync(_runtime ?? runtime, after.Version - 1, LocalApplyTimeout, cancellationToken);
+                return;
+            }
+            catch (ClusterException ex) when (ex.Kind == ClusterErrorKind.Conflict && attempt < SectionAttempts)
+            {
+                // Refused against this node's copy of the section: if that copy was behind the leader's (a change
+                // committed elsewhere had not reached it yet), the change is made again on the newer state.
+                if (!await NewerStateAsync(runtime, seen.Version, ConflictCatchUp, cancellationToken))
+                {
+                    throw;
+                }
             }
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+    }
+
+    /// <summary>Waits up to <paramref name="limit"/> for this node's state to move past <paramref name="version"/>; whether it did.</summary>
+    private static async Task<bool> NewerStateAsync(ClusterRuntime runtime, long version, TimeSpan limit, CancellationToken cancellationToken)
+    {
+        var deadline = DateTimeOffset.UtcNow + limit;
+        while (runtime.State.Version <= version)
         {
-            // Committed; this node will catch up on its own.
+            if (DateTimeOffset.UtcNow >= deadline)
+            {
+                return false;
+            }
+
+            await Task.Delay(50, cancellationToken);
         }
+
+        return true;
     }
 
     private async Task StartRuntimeAsync(LocalCluster local, IReadOnlyList<IPEndPoint> seeds, CancellationToken cancellationToken)
