@@ -369,6 +369,8 @@ public sealed class DockerEngineLabTests(DockerLab fixture) : IClassFixture<Dock
         {
             if (file is var (from, to))
             {
+                // docker cp keeps the mode: readable by the image's non-root user whatever the test process's umask.
+                File.SetUnixFileMode(from, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
                 (await host.DockerAsync("cp", from, $"{builder}:{to}")).EnsureSuccess();
             }
 
