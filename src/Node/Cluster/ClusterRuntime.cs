@@ -537,10 +537,6 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
     }
 
     /// <summary>
-    /// Pulls newer state from a voter, known from the state it has or, right after joining, from gossip
-    /// (members announce their role). A non-voter is outside the Raft configuration and lives on this.
-    /// </summary>
-    /// <summary>
     /// Every node but the leader follows the state: non-voters live on what they pull; a voter pulls too, which
     /// costs an idle long poll and rescues a voter demoted while it was down (its own Raft replica stopped at the demotion).
     /// </summary>
@@ -549,10 +545,9 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
         while (!cancellationToken.IsCancellationRequested)
         {
             var started = Stopwatch.GetTimestamp();
-            var answered = false;
             try
             {
-                answered = !IsLeader && await FollowStateAsync(cancellationToken);
+                var answered = !IsLeader && await FollowStateAsync(cancellationToken);
                 var pause = (answered ? FollowMinPeriod : TickInterval) - Stopwatch.GetElapsedTime(started);
                 if (pause > TimeSpan.Zero)
                 {
@@ -571,6 +566,10 @@ public sealed partial class ClusterRuntime : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Pulls newer state from a voter, known from the state it has or, right after joining, from gossip
+    /// (members announce their role). A non-voter is outside the Raft configuration and lives on this.
+    /// </summary>
     /// <returns>Whether a voter answered (with a newer state or, after the wait, none).</returns>
     private async Task<bool> FollowStateAsync(CancellationToken cancellationToken)
     {

@@ -32,8 +32,8 @@ public sealed partial class FirewallManager(NodeContext node, INodeStore store, 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly GossipSightings _sightings = new();
     private readonly Dictionary<IPAddress, DateTimeOffset> _cuts = [];
-    private FirewallKernel? _kernel;
     private readonly SemaphoreSlim _wake = new(0, 1);
+    private FirewallKernel? _kernel;
     private Applied? _applied;
     private (string Key, FirewallChange Rollback)? _rejected;
     private FirewallChange? _lastChange;
