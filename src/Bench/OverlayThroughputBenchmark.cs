@@ -45,7 +45,7 @@ public sealed class OverlayThroughputBenchmark
         public EthtoolSetting? Setting { get; init; }
     }
 
-    private sealed record EthtoolSetting(LabHost[] Hosts, string Device, string[] Change, string[] Restore)
+    private sealed record EthtoolSetting(Site[] Sites, string Device, string[] Change, string[] Restore)
     {
         public Task ApplyAsync(CancellationToken ct) => SetAsync(Change, ct);
 
@@ -53,9 +53,9 @@ public sealed class OverlayThroughputBenchmark
 
         private async Task SetAsync(string[] features, CancellationToken ct)
         {
-            foreach (var host in Hosts)
+            foreach (var site in Sites)
             {
-                (await host.RunAsync("ethtool", ["-K", Device, .. features], ct: ct)).EnsureSuccess();
+                (await site.RunAsync("ethtool", ["-K", Device, .. features], ct)).EnsureSuccess();
             }
         }
     }
@@ -83,6 +83,7 @@ public sealed class OverlayThroughputBenchmark
         try
         {
             var (underlay, overlay, mss) = await bench.PrepareAsync(h1, h2, ct);
+            var (host1, host2) = (underlay.Server, underlay.Client);
             TcpPath[] main = [underlay, overlay, mss];
             await bench.MeasureAsync(main, runs, ct);
 
@@ -95,20 +96,36 @@ public sealed class OverlayThroughputBenchmark
                 new($"{overlay.Name}, agents stopped (control)", overlay.Client, overlay.Server, overlay.Mtu),
                 new($"{overlay.Name}, agents stopped, tx checksum offload on {VxlanDevice}", overlay.Client, overlay.Server, overlay.Mtu)
                 {
-                    Setting = new EthtoolSetting([h1, h2], VxlanDevice, ["tx", "on"], ["tx", "off"]),
+                    Setting = new EthtoolSetting([host1, host2], VxlanDevice, ["tx", "on"], ["tx", "off"]),
                 },
                 new($"{underlay.Name}, TSO and GSO off on h2's eth0", underlay.Client, underlay.Server, underlay.Mtu)
                 {
-                    Setting = new EthtoolSetting([h2], "eth0", ["tso", "off", "gso", "off"], ["tso", "on", "gso", "on"]),
+                    Setting = new EthtoolSetting([host2], "eth0", ["tso", "off", "gso", "off"], ["tso", "on", "gso", "on"]),
                 },
             ];
             await bench.MeasureAsync(diagnostics, runs, ct);
+
+            await output.WriteLineAsync("the same VXLAN data path built bare (no nanobox, no Docker, no firewall) in scratch namespaces...");
+            await using var bare = await BareOverlay.CreateAsync(ct);
+            var bareSites = await bench.StartBareAsync(bare, ct);
+            TcpPath[] kernel =
+            [
+                new("bare kernel: host → host, underlay (veth)", bareSites.Host2, bareSites.Host1, BareOverlay.UnderlayMtu),
+                new("bare kernel: container → container, VXLAN, tx checksum offload off (the issue's setting)", bareSites.Container2, bareSites.Container1, BareOverlay.OverlayMtu),
+                new("bare kernel: container → container, VXLAN, tx checksum offload on", bareSites.Container2, bareSites.Container1, BareOverlay.OverlayMtu)
+                {
+                    Setting = new EthtoolSetting([bareSites.Host1, bareSites.Host2], BareOverlay.VxlanDevice, ["tx", "on"], ["tx", "off"]),
+                },
+            ];
+            await bench.MeasureAsync(kernel, runs, ct);
 
             await output.WriteLineAsync($"\nload average at the end: {LoadAverage.Read()}\n");
             await output.WriteLineAsync("Product path (agents running), and the underlay at the overlay's MSS:\n");
             await WriteTableAsync(output, main);
             await output.WriteLineAsync("\nDiagnostics (agents stopped), against the underlay of the same phase:\n");
             await WriteTableAsync(output, diagnostics);
+            await output.WriteLineAsync("\nThe kernel alone (scratch namespaces, a veth pair as the underlay), against its own underlay:\n");
+            await WriteTableAsync(output, kernel);
             var ratio = Stats.Median(overlay.Samples.Select(s => s.Gbits)) / Stats.Median(underlay.Samples.Select(s => s.Gbits));
             await output.WriteLineAsync($"\noverlay / underlay: {ratio:P0} (target at least 90 %: {(ratio >= 0.9 ? "met" : "NOT met")})");
             return 0;
@@ -156,10 +173,7 @@ public sealed class OverlayThroughputBenchmark
         }
 
         await _output.WriteLineAsync($"h1 {VxlanDevice}: {await FeaturesAsync(host1, VxlanDevice, ct)}");
-        foreach (var server in new[] { host1, container1 })
-        {
-            (await server.RunAsync(Iperf, ["-s", "-D", "-p", $"{Port}", "-B", server.Address.ToString(), "--pidfile", PidFile(server)], ct)).EnsureSuccess();
-        }
+        await StartServersAsync([host1, container1], ct);
 
         var underlayMtu = Math.Min(await host1.MtuAsync(ct), await host2.MtuAsync(ct));
         var overlayMtu = Math.Min(await container1.MtuAsync(ct), await container2.MtuAsync(ct));
@@ -167,6 +181,24 @@ public sealed class OverlayThroughputBenchmark
             new TcpPath("host h2 → host h1, underlay", host2, host1, underlayMtu),
             new TcpPath("container on h2 → container on h1, overlay", container2, container1, overlayMtu),
             new TcpPath($"host h2 → host h1, underlay, MSS of the overlay (-M {overlayMtu - TcpIpHeaders})", host2, host1, underlayMtu, "-M", $"{overlayMtu - TcpIpHeaders}"));
+    }
+
+    /// <summary>The bare data path's hosts and containers, with an iperf3 server on host 1 and in container 1.</summary>
+    private async Task<(Site Host1, Site Container1, Site Host2, Site Container2)> StartBareAsync(BareOverlay bare, CancellationToken ct)
+    {
+        Site Bare(string name, (string Path, IPAddress Address) ns) => new(name, ns.Path, ns.Address);
+        var (host1, container1) = (Bare("bare host 1", bare.Hosts[0]), Bare("bare container 1", bare.Containers[0]));
+        await _output.WriteLineAsync($"{host1.Name} {BareOverlay.VxlanDevice}: {await FeaturesAsync(host1, BareOverlay.VxlanDevice, ct)}");
+        await StartServersAsync([host1, container1], ct);
+        return (host1, container1, Bare("bare host 2", bare.Hosts[1]), Bare("bare container 2", bare.Containers[1]));
+    }
+
+    private async Task StartServersAsync(IEnumerable<Site> servers, CancellationToken ct)
+    {
+        foreach (var server in servers)
+        {
+            (await server.RunAsync(Iperf, ["-s", "-D", "-p", $"{Port}", "-B", server.Address.ToString(), "--pidfile", PidFile(server)], ct)).EnsureSuccess();
+        }
     }
 
     /// <summary><paramref name="runs"/> rounds; each round measures every path once, in turn, after a short untimed warm-up of each.</summary>
