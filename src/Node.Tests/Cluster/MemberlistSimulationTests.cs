@@ -189,10 +189,11 @@ public sealed class MemberlistSimulationTests
     {
         using var cluster = SimCluster.Start(2, seed: 12);
         cluster.Run(Second);
-        cluster.Network.Partition(cluster.Nodes.Select(n => n.Endpoint.Address));
+        var seeds = cluster.Nodes.Select(n => n.Endpoint).ToList();
+        cluster.Network.Partition(seeds.Select(s => s.Address));
         var newcomer = cluster.Add();
 
-        var join = newcomer.List.JoinAsync(cluster.Nodes.Select(n => n.Endpoint), CancellationToken.None);
+        var join = newcomer.List.JoinAsync(seeds, CancellationToken.None);
         cluster.Run(cluster.Options.StreamTimeout - TimeSpan.FromMilliseconds(1));
         Assert.False(join.IsCompleted, "the join waits for the seeds until the stream timeout");
         cluster.Run(TimeSpan.FromMilliseconds(1));
