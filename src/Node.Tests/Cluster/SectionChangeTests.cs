@@ -43,7 +43,7 @@ public sealed class SectionChangeTests
     }
 
     [Fact]
-    public async Task A_conflict_stands_at_once_when_the_copy_did_not_move()
+    public async Task A_conflict_stands_without_another_attempt_when_the_copy_did_not_move()
     {
         var refused = await Assert.ThrowsAsync<ClusterException>(() => ChangeAsync(_ => throw Conflict()));
 
