@@ -167,6 +167,42 @@ public sealed class MemberlistSimulationTests
     }
 
     [Fact]
+    public void A_join_asks_every_seed_at_once_and_is_done_at_the_first_answer()
+    {
+        using var cluster = SimCluster.Start(2, seed: 11);
+        cluster.Run(Second);
+        var silent = cluster.Nodes[0];
+        var answering = cluster.Nodes[1];
+        // Connections to the silent seed hang until the stream timeout, as to a host whose firewall drops the SYN.
+        cluster.Network.Partition([silent.Endpoint.Address]);
+        var newcomer = cluster.Add();
+
+        var join = newcomer.List.JoinAsync([silent.Endpoint, answering.Endpoint], CancellationToken.None);
+
+        // No virtual time passes, so the silent seed's exchange cannot time out: only the answer can end the join.
+        Assert.Equal(1, SimCluster.Settle(join));
+        Assert.Equal(MemberState.Alive, newcomer.StateOf(answering));
+    }
+
+    [Fact]
+    public void A_join_that_no_seed_answers_reports_none_reached_after_the_stream_timeout()
+    {
+        using var cluster = SimCluster.Start(2, seed: 12);
+        cluster.Run(Second);
+        var seeds = cluster.Nodes.Select(n => n.Endpoint).ToList();
+        cluster.Network.Partition(seeds.Select(s => s.Address));
+        var newcomer = cluster.Add();
+
+        var join = newcomer.List.JoinAsync(seeds, CancellationToken.None);
+        cluster.Run(cluster.Options.StreamTimeout - TimeSpan.FromMilliseconds(1));
+        Assert.False(join.IsCompleted, "the join waits for the seeds until the stream timeout");
+        cluster.Run(TimeSpan.FromMilliseconds(1));
+
+        Assert.Equal(0, SimCluster.Settle(join));
+        Assert.Equal(newcomer.Id, Assert.Single(newcomer.List.Members()).Id);
+    }
+
+    [Fact]
     public void Forged_replayed_truncated_and_garbled_datagrams_are_dropped_and_counted()
     {
         using var cluster = SimCluster.Start(3, seed: 9);

@@ -69,6 +69,16 @@ internal sealed class SimCluster : IDisposable
         Assert.Equal(1, join.Result);
     }
 
+    /// <summary>
+    /// The result of <paramref name="task"/>, waited for in real time with no virtual time passing: for work whose last
+    /// steps run on the thread pool (an abandoned exchange's cancellation), not for work that waits on the clock.
+    /// </summary>
+    public static T Settle<T>(Task<T> task)
+    {
+        Assert.True(task.Wait(TimeSpan.FromSeconds(10)), "the task settles without virtual time passing");
+        return task.Result;
+    }
+
     /// <summary>Kills a node as kill -9 would: its host drops off the network and its loops stop, with no leave.</summary>
     public void Kill(SimNode node)
     {

@@ -539,21 +539,34 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, F
     public async Task UpdateSectionAsync(Func<ClusterState, PutSectionCommand> change, CancellationToken cancellationToken)
     {
         var runtime = RequireMember();
+        var after = await ChangeSectionAsync(() => runtime.State, (command, ct) => ReplicateAsync(runtime, command, ct), change, cancellationToken);
+        // Committed; callers read this node's state next, so give it a moment to catch up (it will anyway).
+        var latest = _runtime ?? runtime;
+        await NewerStateAsync(() => latest.State, after.Version - 1, LocalApplyTimeout, cancellationToken);
+    }
+
+    /// <summary>
+    /// The compare-and-set of <see cref="UpdateSectionAsync"/> on this node's copy of the state (<paramref name="state"/>),
+    /// apart from the runtime so it can be tested alone; returns the state the change committed in.
+    /// </summary>
+    internal static async Task<ClusterState> ChangeSectionAsync(
+        Func<ClusterState> state,
+        Func<ClusterCommand, CancellationToken, Task<ClusterState>> replicate,
+        Func<ClusterState, PutSectionCommand> change,
+        CancellationToken cancellationToken)
+    {
         for (var attempt = 1; ; attempt++)
         {
-            var seen = runtime.State;
+            var seen = state();
             try
             {
-                var after = await ReplicateAsync(runtime, change(seen), cancellationToken);
-                // Committed; callers read this node's state next, so give it a moment to catch up (it will anyway).
-                await NewerStateAsync(_runtime ?? runtime, after.Version - 1, LocalApplyTimeout, cancellationToken);
-                return;
+                return await replicate(change(seen), cancellationToken);
             }
             catch (ClusterException ex) when (ex.Kind == ClusterErrorKind.Conflict && attempt < SectionAttempts)
             {
                 // Refused against this node's copy of the section: if that copy was behind the leader's (a change
                 // committed elsewhere had not reached it yet), the change is made again on the newer state.
-                if (!await NewerStateAsync(runtime, seen.Version, ConflictCatchUp, cancellationToken))
+                if (!await NewerStateAsync(state, seen.Version, ConflictCatchUp, cancellationToken))
                 {
                     throw;
                 }
@@ -562,10 +575,10 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, F
     }
 
     /// <summary>Waits up to <paramref name="limit"/> for this node's state to move past <paramref name="version"/>; whether it did.</summary>
-    private static async Task<bool> NewerStateAsync(ClusterRuntime runtime, long version, TimeSpan limit, CancellationToken cancellationToken)
+    private static async Task<bool> NewerStateAsync(Func<ClusterState> state, long version, TimeSpan limit, CancellationToken cancellationToken)
     {
         var deadline = DateTimeOffset.UtcNow + limit;
-        while (runtime.State.Version <= version)
+        while (state().Version <= version)
         {
             if (DateTimeOffset.UtcNow >= deadline)
             {

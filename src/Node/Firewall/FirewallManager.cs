@@ -16,8 +16,6 @@ namespace Nanobox.Node.Firewall;
 /// </summary>
 public sealed partial class FirewallManager(NodeContext node, INodeStore store, ILoggerFactory loggerFactory) : IDisposable
 {
-    /// <summary>A join or removal reaches the sets within this plus the state's own propagation (the target is 1 s in all).</summary>
-    private static readonly TimeSpan ReconcileInterval = TimeSpan.FromMilliseconds(250);
 
     /// <summary>sshd rarely moves; /proc is read at most this often.</summary>
     private static readonly TimeSpan SshRediscoverInterval = TimeSpan.FromSeconds(10);
@@ -39,6 +37,12 @@ public sealed partial class FirewallManager(NodeContext node, INodeStore store, 
     private FirewallChange? _lastChange;
     private string? _lastError;
     private (IReadOnlyList<int> Ports, DateTimeOffset At)? _ssh;
+
+    /// <summary>
+    /// A join or removal reaches the sets within this plus the state's own propagation (the target is 1 s in all).
+    /// Tests stretch it to tell a woken reconcile from a periodic one.
+    /// </summary>
+    internal TimeSpan ReconcileInterval { get; init; } = TimeSpan.FromMilliseconds(250);
 
     private FirewallOptions Options => node.Options.Firewall;
 
