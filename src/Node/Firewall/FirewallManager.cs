@@ -16,7 +16,6 @@ namespace Nanobox.Node.Firewall;
 /// </summary>
 public sealed partial class FirewallManager(NodeContext node, INodeStore store, ILoggerFactory loggerFactory) : IDisposable
 {
-
     /// <summary>sshd rarely moves; /proc is read at most this often.</summary>
     private static readonly TimeSpan SshRediscoverInterval = TimeSpan.FromSeconds(10);
 
