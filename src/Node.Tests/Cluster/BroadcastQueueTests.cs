@@ -56,4 +56,24 @@ public sealed class BroadcastQueueTests
         Assert.Equal([[3, 3, 3], [2, 2, 2]], taken);
         Assert.Equal([[3, 3, 3]], queue.Take(2, 5));
     }
+
+    [Fact]
+    public void Take_asks_for_the_member_count_without_holding_its_lock()
+    {
+        // The memberlist answers the count under its own lock and enqueues while holding it: if Take asked
+        // while holding the queue's lock, a gossip round and a suspicion would deadlock each other (seen in the lab).
+        BroadcastQueue queue = null!;
+        var enqueuedMeanwhile = false;
+        queue = new BroadcastQueue(4, () =>
+        {
+            enqueuedMeanwhile = Task.Run(() => queue.Enqueue("b", [2])).Wait(TimeSpan.FromSeconds(2));
+            return 5;
+        });
+        queue.Enqueue("a", [1]);
+
+        queue.Take(0, 100);
+
+        Assert.True(enqueuedMeanwhile, "another thread could not enqueue while Take asked for the member count");
+        Assert.Equal(2, queue.Count);
+    }
 }

@@ -37,16 +37,18 @@ public sealed record ConsensusOptions
     public TimeSpan UpperElectionTimeout { get; init; } = TimeSpan.FromMilliseconds(300);
 
     /// <summary>
-    /// Longest wait for one Raft request (vote, append, including the TLS handshake of a new connection).
+    /// Longest wait for one Raft request (vote, append), a new connection's connect and TLS handshake included.
     /// Above the election timeout so a loaded peer is not written off during a heartbeat round, short
     /// enough that a leader cut off from the majority steps down well inside <see cref="WriteTimeout"/>.
     /// </summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromMilliseconds(600);
 
     /// <summary>
-    /// Longest wait for a TCP connection to a peer. A leader's replication round waits on every voter,
-    /// a dead one included, so this bounds how much a down voter delays the first commit after failover.
-    /// Plenty for a LAN round trip.
+    /// Longest wait for a new connection to a peer: DotNext counts the TCP connect and the mutual-TLS
+    /// handshake against it together. A leader's replication round waits on every voter, a dead one
+    /// included, so this bounds how much a down voter delays the first commit after failover. Plenty for
+    /// a LAN round trip and a handshake between responsive agents; a peer that cannot answer a handshake
+    /// this fast (a hung agent) is not reconnected until it can.
     /// </summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromMilliseconds(150);
 

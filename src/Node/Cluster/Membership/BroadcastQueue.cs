@@ -4,6 +4,7 @@ namespace Nanobox.Node.Cluster.Membership;
 /// Gossip waiting to be piggybacked, each message sent at most <see cref="RetransmitLimit"/> times.
 /// Messages are keyed by the member they are about: a newer one replaces an older one still queued.
 /// The least-sent (then newest) go first, so fresh news spreads before old news is repeated.
+/// Never calls out (the member count, waiters) while holding its lock: callers enqueue under locks of their own.
 /// </summary>
 internal sealed class BroadcastQueue(int retransmitMultiplier, Func<int> memberCount)
 {
@@ -49,9 +50,11 @@ internal sealed class BroadcastQueue(int retransmitMultiplier, Func<int> memberC
     {
         var taken = new List<byte[]>();
         List<Entry>? finished = null;
+        // Asked before taking the lock: the count comes from the memberlist under its own lock, and the
+        // memberlist enqueues while holding that lock, so calling out from inside ours would deadlock both.
+        var limit = RetransmitLimit(retransmitMultiplier, memberCount());
         lock (_gate)
         {
-            var limit = RetransmitLimit(retransmitMultiplier, memberCount());
             _entries.Sort(static (a, b) => a.Transmits != b.Transmits ? a.Transmits.CompareTo(b.Transmits) : b.Sequence.CompareTo(a.Sequence));
             foreach (var entry in _entries)
             {
