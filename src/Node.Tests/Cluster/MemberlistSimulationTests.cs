@@ -101,6 +101,27 @@ public sealed class MemberlistSimulationTests
     }
 
     [Fact]
+    public void A_finished_leave_resumes_its_caller_without_the_memberlist_lock()
+    {
+        // The leave's waiter is completed when its message is replaced, which happens under the memberlist's
+        // lock: a caller resumed inline would run its own code (and take its own locks) while holding it.
+        using var cluster = SimCluster.Start(3, seed: 10);
+        cluster.Run(3 * Second);
+        var leaver = cluster.Nodes[1];
+        var leave = leaver.List.LeaveAsync(5 * Second, CancellationToken.None);
+        var othersCouldRead = leave.ContinueWith(
+            _ => Task.Run(() => leaver.List.Members()).Wait(TimeSpan.FromSeconds(2)),
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+
+        // A stale accusation makes the leaver gossip its leave again, replacing the queued one.
+        Inject(cluster, cluster.Nodes[0], leaver, new SuspectMessage(leaver.Id, 0, cluster.Nodes[0].Id));
+
+        Assert.True(SimCluster.Settle(othersCouldRead), "the leave's caller resumed while the memberlist's lock was held");
+    }
+
+    [Fact]
     public void A_restart_with_a_new_address_and_higher_incarnation_replaces_the_old_address()
     {
         using var cluster = SimCluster.Start(5, seed: 6);

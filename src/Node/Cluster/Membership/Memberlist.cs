@@ -26,6 +26,7 @@ public sealed partial class Memberlist : IGossipReceiver, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly Random _random;
     private readonly ILogger _logger;
+    // Lock order: this lock before the broadcast queue's, never after; under it only leaf calls (queue, event channels, timers, logs).
     private readonly Lock _gate = new();
     private readonly Dictionary<string, MemberRecord> _members = new(StringComparer.Ordinal);
     private readonly MemberRecord _self;
@@ -187,7 +188,8 @@ public sealed partial class Memberlist : IGossipReceiver, IAsyncDisposable
     /// </summary>
     public async Task LeaveAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var sent = new TaskCompletionSource();
+        // Completed by the broadcast queue, sometimes under this class's lock: the caller resumes elsewhere.
+        var sent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         bool alone;
         lock (_gate)
         {
