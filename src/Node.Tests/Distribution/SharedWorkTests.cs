@@ -81,6 +81,30 @@ public sealed class SharedWorkTests
     }
 
     [Fact]
+    public async Task The_last_caller_to_give_up_cancels_the_run_without_holding_the_lock()
+    {
+        // Cancelling runs the work's callbacks and continuations inline: under the lock, work that takes a lock
+        // of its own would deadlock against a thread holding that lock and asking for the shared work.
+        var work = new SharedWork<string, int>();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var othersCouldAsk = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var caller = new CancellationTokenSource();
+        var run = work.RunAsync("k", async token =>
+        {
+            token.Register(() => othersCouldAsk.TrySetResult(Task.Run(() => work.Running).Wait(TimeSpan.FromSeconds(2))));
+            started.TrySetResult();
+            await Task.Delay(Timeout.Infinite, token);
+            return 0;
+        }, caller.Token);
+        await started.Task;
+
+        await caller.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+        Assert.True(await othersCouldAsk.Task.WaitAsync(TimeSpan.FromSeconds(5)), "the run was cancelled while the lock was held");
+    }
+
+    [Fact]
     public async Task A_failure_reaches_every_caller_and_the_next_call_tries_again()
     {
         var work = new SharedWork<string, int>();

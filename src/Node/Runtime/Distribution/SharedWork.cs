@@ -28,8 +28,7 @@ internal sealed class SharedWork<TKey, TResult>
         Run run;
         lock (_lock)
         {
-            // A run whose waiters all left is being cancelled: a newcomer starts afresh rather than inherit that.
-            if (!_runs.TryGetValue(key, out run!) || run.Cancellation.IsCancellationRequested)
+            if (!_runs.TryGetValue(key, out run!))
             {
                 run = new Run();
                 _runs[key] = run;
@@ -45,12 +44,21 @@ internal sealed class SharedWork<TKey, TResult>
         }
         finally
         {
+            bool abandoned;
             lock (_lock)
             {
-                if (--run.Waiters == 0 && !run.Task.IsCompleted)
+                // A run whose waiters all left is forgotten at once: a newcomer starts afresh rather than inherit its cancellation.
+                abandoned = --run.Waiters == 0 && !run.Task.IsCompleted;
+                if (abandoned)
                 {
-                    run.Cancellation.Cancel();
+                    Forget(key, run);
                 }
+            }
+
+            // Outside the lock: cancelling runs the work's callbacks and continuations inline.
+            if (abandoned)
+            {
+                run.Cancellation.Cancel();
             }
         }
     }
@@ -67,11 +75,16 @@ internal sealed class SharedWork<TKey, TResult>
         {
             lock (_lock)
             {
-                if (_runs.TryGetValue(key, out var current) && current == run)
-                {
-                    _runs.Remove(key);
-                }
+                Forget(key, run);
             }
+        }
+    }
+
+    private void Forget(TKey key, Run run)
+    {
+        if (_runs.TryGetValue(key, out var current) && current == run)
+        {
+            _runs.Remove(key);
         }
     }
 
