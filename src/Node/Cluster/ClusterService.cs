@@ -34,6 +34,7 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, F
     private static readonly TimeSpan ConflictCatchUp = TimeSpan.FromSeconds(1);
 
     private readonly ILogger _logger = loggerFactory.CreateLogger("Nanobox.Cluster");
+    // Lock order: taken before the firewall's gate; held across runtime start and stop, so the runtime's events only ever wait on it asynchronously.
     private readonly SemaphoreSlim _gate = new(1, 1);
     private ClusterRuntime? _runtime;
     private JoinServer? _joinServer;

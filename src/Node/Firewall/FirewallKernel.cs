@@ -14,6 +14,7 @@ public sealed record KernelTable(string? InputPolicy, IReadOnlyList<string> Comm
 /// </summary>
 public sealed class FirewallKernel : IDisposable
 {
+    // A leaf lock, taken under the firewall manager's gate: only libnftables runs under it.
     private readonly Lock _gate = new();
     private readonly Nftables _nft;
 

@@ -26,6 +26,7 @@ public sealed partial class FirewallManager(NodeContext node, INodeStore store, 
     private static readonly TimeSpan ConfirmTimeout = TimeSpan.FromSeconds(5);
 
     private readonly ILogger _logger = loggerFactory.CreateLogger("Nanobox.Firewall");
+    // Lock order: taken after ClusterService's gate (lock-down, join sessions), never before; nothing under it waits on that gate.
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly GossipSightings _sightings = new();
     private readonly Dictionary<IPAddress, DateTimeOffset> _cuts = [];

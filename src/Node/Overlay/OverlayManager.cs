@@ -29,6 +29,7 @@ public sealed partial class OverlayManager(NodeContext node, DockerEngine docker
 
     private readonly ILogger _logger = loggerFactory.CreateLogger("Nanobox.Overlay");
     private readonly GossipSightings _sightings = new();
+    // A leaf lock around the published status (read by the admin API).
     private readonly Lock _statusGate = new();
     private OverlayKernel? _kernel;
     private OverlayStatus? _status;

@@ -12,6 +12,7 @@ public sealed class GossipKeyRing
 {
     private const byte FormatVersion = 1;
 
+    // A leaf lock (the cluster runtime's key changes); readers take none.
     private readonly Lock _changes = new();
     private volatile IReadOnlyList<GossipKey> _keys;
 

@@ -13,6 +13,7 @@ public sealed class ReplayWindow
 
     private readonly long _windowMs;
     private readonly int _capacity;
+    // A leaf lock, taken on the gossip receive path: nothing is called out under it.
     private readonly Lock _lock = new();
     private readonly Dictionary<UInt128, long> _seen = [];
     private readonly PriorityQueue<UInt128, long> _byAge = new();

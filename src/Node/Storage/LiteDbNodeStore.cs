@@ -24,6 +24,7 @@ public sealed class LiteDbNodeStore : INodeStore
     private const int HeaderMarkerOffset = 32;
 
     private readonly LiteDatabase _db;
+    // A leaf lock, taken under callers' own locks: only LiteDB (and GetOrAdd's pure factory) runs under it.
     private readonly Lock _writeLock = new();
 
     private LiteDbNodeStore(string filePath, LiteDatabase db)

@@ -26,6 +26,7 @@ public sealed class ConsensusNode : IControlRequestHandler, IAsyncDisposable
     private readonly ILeaderForwarder _forwarder;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
+    // Held across a Raft membership change; only that change takes it, and the apply path (StateChanged) never waits on it.
     private readonly SemaphoreSlim _membershipLock = new(1, 1);
 
     private ClusterStateMachine? _stateMachine;

@@ -31,6 +31,7 @@ public sealed record MembershipEvent(MembershipEventKind Kind, Member Member);
 /// </summary>
 public sealed class MembershipEvents
 {
+    // A leaf lock for (un)subscribing; publishing, which the memberlist does under its own lock, takes none.
     private readonly Lock _gate = new();
     private Channel<MembershipEvent>[] _subscribers = [];
 

@@ -17,6 +17,7 @@ internal sealed class NetlinkSocket : IDisposable
     private readonly FileDescriptor _fd;
     private readonly TimeSpan _replyTimeout;
     private readonly byte[] _receive = new byte[ReceiveBufferLength];
+    // A leaf lock: only the socket and the caller's pure reply decoders run under it.
     private readonly Lock _gate = new();
     private uint _sequence = (uint)Environment.TickCount;
 

@@ -8,6 +8,7 @@ namespace Nanobox.Node.Runtime.Distribution;
 internal sealed class SharedWork<TKey, TResult>
     where TKey : notnull
 {
+    // A leaf lock: neither the work nor its cancellation runs under it.
     private readonly Lock _lock = new();
     private readonly Dictionary<TKey, Run> _runs = [];
 

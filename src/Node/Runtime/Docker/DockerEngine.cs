@@ -25,6 +25,7 @@ public sealed partial class DockerEngine : IDisposable
     private readonly DockerClient _client;
     private readonly TimeSpan _requestTimeout;
     private readonly ILogger _logger;
+    // A leaf gate: only this engine's own Docker API calls run under it.
     private readonly SemaphoreSlim _networkGate = new(1, 1);
 
     /// <exception cref="Host.ConfigException">The endpoint is not <c>unix:///PATH</c>.</exception>
