@@ -612,6 +612,13 @@ public sealed partial class ClusterService(NodeContext node, INodeStore store, F
         await _gate.WaitAsync();
         try
         {
+            // A renewal that lands while the agent stops (StopAsync cancels before it takes the gate) must not
+            // start a runtime after the stop.
+            if (_stopping.IsCancellationRequested)
+            {
+                return;
+            }
+
             await StopRuntimeAsync(CancellationToken.None);
             await StartRuntimeAsync(renewed, [], CancellationToken.None);
         }
