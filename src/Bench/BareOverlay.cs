@@ -6,7 +6,7 @@ using Nanobox.Lab;
 
 /// <summary>
 /// The overlay's kernel data path with nothing of nanobox, Docker or a firewall around it: two "hosts" joined
-/// by a veth pair, each with a bridge, a VXLAN device of the agent's settings (learning off, MTU = underlay
+/// through a bridge in a switch namespace (the lab's underlay), each with a bridge, a VXLAN device of the agent's settings (learning off, MTU = underlay
 /// - 50, tx checksum offload off, an all-zero FDB entry to the other host) and a "container" namespace on a
 /// veth port of the bridge. It tells what the kernel itself reaches with the settings, so the
 /// benchmark can separate the product's cost from the kernel's. Scratch namespaces, removed on dispose.
@@ -56,7 +56,20 @@ internal sealed class BareOverlay : IAsyncDisposable
 
         IPAddress Underlay(int i) => IPAddress.Parse($"192.0.2.{i + 1}");
         IPAddress Overlay(int i) => IPAddress.Parse($"100.64.{i + 1}.10");
-        (await hosts[0].IpAsync("link", "add", "eth0", "mtu", $"{UnderlayMtu}", "type", "veth", "peer", "name", "eth0", "mtu", $"{UnderlayMtu}", "netns", hosts[1].Path)).EnsureSuccess();
+        // Hosts meet on a bridge in a switch namespace, as in the lab: the overlay's segments pay for that hop
+        // one by one, the underlay's 64 KiB packets once each.
+        var lanSwitch = await AddAsync(ct);
+        Check(await lanSwitch.BatchAsync("ip",
+        [
+            "link add br0 type bridge",
+            "link set br0 up",
+            .. hosts.SelectMany((h, i) => new[]
+            {
+                $"link add port{i} mtu {UnderlayMtu} type veth peer name eth0 mtu {UnderlayMtu} netns {h.Path}",
+                $"link set port{i} master br0",
+                $"link set port{i} up",
+            }),
+        ]), lanSwitch.Name);
         for (var i = 0; i < 2; i++)
         {
             var (host, container) = (hosts[i], containers[i]);

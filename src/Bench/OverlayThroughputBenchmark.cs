@@ -110,7 +110,7 @@ public sealed class OverlayThroughputBenchmark
             var bareSites = await bench.StartBareAsync(bare, ct);
             TcpPath[] kernel =
             [
-                new("bare kernel: host → host, underlay (veth)", bareSites.Host2, bareSites.Host1, BareOverlay.UnderlayMtu),
+                new("bare kernel: host → host, underlay (veth through a bridge)", bareSites.Host2, bareSites.Host1, BareOverlay.UnderlayMtu),
                 new("bare kernel: container → container, VXLAN, tx checksum offload off (the issue's setting)", bareSites.Container2, bareSites.Container1, BareOverlay.OverlayMtu),
                 new("bare kernel: container → container, VXLAN, tx checksum offload on", bareSites.Container2, bareSites.Container1, BareOverlay.OverlayMtu)
                 {
@@ -124,7 +124,7 @@ public sealed class OverlayThroughputBenchmark
             await WriteTableAsync(output, main);
             await output.WriteLineAsync("\nDiagnostics (agents stopped), against the underlay of the same phase:\n");
             await WriteTableAsync(output, diagnostics);
-            await output.WriteLineAsync("\nThe kernel alone (scratch namespaces, a veth pair as the underlay), against its own underlay:\n");
+            await output.WriteLineAsync("\nThe kernel alone (scratch namespaces, the underlay veth through a bridge as in the lab), against its own underlay:\n");
             await WriteTableAsync(output, kernel);
             var ratio = Stats.Median(overlay.Samples.Select(s => s.Gbits)) / Stats.Median(underlay.Samples.Select(s => s.Gbits));
             await output.WriteLineAsync($"\noverlay / underlay: {ratio:P0} (target at least 90 %: {(ratio >= 0.9 ? "met" : "NOT met")})");
