@@ -59,7 +59,7 @@ internal sealed class BareOverlay : IAsyncDisposable
         // Hosts meet on a bridge in a switch namespace, as in the lab: the overlay's segments pay for that hop
         // one by one, the underlay's 64 KiB packets once each.
         var lanSwitch = await AddAsync(ct);
-        Check(await lanSwitch.BatchAsync("ip",
+        (await lanSwitch.BatchAsync("ip",
         [
             "link add br0 type bridge",
             "link set br0 up",
@@ -69,11 +69,11 @@ internal sealed class BareOverlay : IAsyncDisposable
                 $"link set port{i} master br0",
                 $"link set port{i} up",
             }),
-        ]), lanSwitch.Name);
+        ])).EnsureSuccess();
         for (var i = 0; i < 2; i++)
         {
             var (host, container) = (hosts[i], containers[i]);
-            Check(await host.BatchAsync("ip",
+            (await host.BatchAsync("ip",
             [
                 $"addr add {Underlay(i)}/24 dev eth0",
                 "link set eth0 up",
@@ -85,11 +85,11 @@ internal sealed class BareOverlay : IAsyncDisposable
                 $"link set {VxlanDevice} up",
                 "link set cv0 up",
                 "link set br0 up",
-            ]), host.Name);
-            Check(await container.BatchAsync("ip", [$"addr add {Overlay(i)}/16 dev eth0", "link set eth0 up"]), container.Name);
-            Check(await host.BridgeAsync("link", "set", "dev", VxlanDevice, "learning", "off"), host.Name);
-            Check(await host.BridgeAsync("fdb", "append", "00:00:00:00:00:00", "dev", VxlanDevice, "dst", $"{Underlay(1 - i)}", "self", "permanent"), host.Name);
-            Check(await host.RunAsync("ethtool", "-K", VxlanDevice, "tx", "off"), host.Name);
+            ])).EnsureSuccess();
+            (await container.BatchAsync("ip", [$"addr add {Overlay(i)}/16 dev eth0", "link set eth0 up"])).EnsureSuccess();
+            (await host.BridgeAsync("link", "set", "dev", VxlanDevice, "learning", "off")).EnsureSuccess();
+            (await host.BridgeAsync("fdb", "append", "00:00:00:00:00:00", "dev", VxlanDevice, "dst", $"{Underlay(1 - i)}", "self", "permanent")).EnsureSuccess();
+            (await host.RunAsync("ethtool", "-K", VxlanDevice, "tx", "off")).EnsureSuccess();
         }
 
         Hosts = [.. hosts.Select((h, i) => (h.Path, Underlay(i)))];
@@ -101,14 +101,6 @@ internal sealed class BareOverlay : IAsyncDisposable
         var scratch = await ScratchNamespace.CreateAsync("nbxbare", ct);
         _namespaces.Add(scratch);
         return scratch;
-    }
-
-    private static void Check(CommandResult result, string ns)
-    {
-        if (!result.Succeeded)
-        {
-            throw new InvalidOperationException($"bare overlay setup in {ns} failed: {result.Stderr.Trim()}");
-        }
     }
 
     public async ValueTask DisposeAsync()

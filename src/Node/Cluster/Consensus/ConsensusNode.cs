@@ -72,7 +72,9 @@ public sealed class ConsensusNode : IControlRequestHandler, IAsyncDisposable
         void OnChanged(ClusterState state)
         {
             if (state.Version > sinceVersion)
+            {
                 newer.TrySetResult();
+            }
         }
 
         StateChanged += OnChanged;
@@ -80,7 +82,9 @@ public sealed class ConsensusNode : IControlRequestHandler, IAsyncDisposable
         {
             // Checked after subscribing: a change between the check and the subscription is not missed.
             if (State.Version <= sinceVersion)
+            {
                 await newer.Task.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (TimeoutException)
         {
